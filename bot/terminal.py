@@ -1,0 +1,65 @@
+"""The terminal channel behind `pau chat`: the same engine, no platform."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from core.content import normalize
+from core.events import EventKind, InboundEvent
+from core.replies import Choices, File, Image, Quiz, Reply, Template, Text
+
+CHANNEL = "terminal"
+
+
+class TerminalScreen:
+    """Prints replies and remembers the last set of buttons, so '1' or a label taps one."""
+
+    def __init__(self, out: TextIO = sys.stdout, files_dir: Path = Path(".")) -> None:
+        self.out = out
+        self.files_dir = files_dir
+        self.last_choices: Choices | None = None
+
+    async def send(self, address: str, reply: Reply) -> None:
+        self.out.write(render(reply, self.files_dir) + "\n")
+        self.out.flush()
+        if isinstance(reply, Choices):
+            self.last_choices = reply
+        elif isinstance(reply, Quiz | Text):
+            self.last_choices = None
+
+    def event_for(self, line: str) -> InboundEvent:
+        """A typed line as an event: a number or label of the last buttons becomes a tap."""
+        text = line.strip()
+        if self.last_choices is not None:
+            options = self.last_choices.options
+            if text.isdigit() and 1 <= int(text) <= len(options):
+                return InboundEvent(EventKind.CHOICE, choice_id=options[int(text) - 1].id)
+            for option in options:
+                if normalize(text) == normalize(option.label):
+                    return InboundEvent(EventKind.CHOICE, choice_id=option.id)
+        if text.startswith("/"):
+            return InboundEvent(EventKind.COMMAND, text=text)
+        return InboundEvent.text_message(text)
+
+
+def render(reply: Reply, files_dir: Path) -> str:
+    if isinstance(reply, Text):
+        return f"PAU: {reply.text}"
+    if isinstance(reply, Choices):
+        options = "\n".join(f"   [{i}] {o.label}" for i, o in enumerate(reply.options, 1))
+        return f"PAU: {reply.prompt}\n{options}"
+    if isinstance(reply, Quiz):
+        if not reply.options:
+            return f"PAU: ❓ {reply.question}"
+        options = "\n".join(f"   {chr(97 + i)}) {o}" for i, o in enumerate(reply.options))
+        return f"PAU: ❓ {reply.question}\n{options}"
+    if isinstance(reply, File | Image):
+        name = reply.filename if isinstance(reply, File) else "pau-progress.png"
+        path = files_dir / name
+        path.write_bytes(reply.content if isinstance(reply, File) else reply.png)
+        return f"PAU: 📎 {reply.caption or name} saved to {path}"
+    if isinstance(reply, Template):
+        return f"PAU: [template {reply.name}] {' '.join(reply.parameters)}"
+    raise TypeError(f"cannot render {reply!r}")

@@ -1,0 +1,1 @@
+"""The product: dialogue engine, learning content and the runner. Imports no platform library."""

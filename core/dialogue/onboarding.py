@@ -1,0 +1,154 @@
+"""Onboarding, one question at a time: consent, name, course, level, time, zone, nudges."""
+
+from __future__ import annotations
+
+from core.content import normalize
+from core.dialogue import session
+from core.dialogue.model import ForgetLearner, GiveConsent, Transition, Turn, UpdateProfile
+from core.dialogue.parsing import (
+    NO,
+    YES,
+    is_no,
+    is_yes,
+    local_clock,
+    parse_time_of_day,
+    parse_timezone,
+)
+from core.dialogue.states import State
+from core.events import EventKind, InboundEvent
+from core.replies import Choices, Option, Reply, Text
+
+MAX_NAME_CHARS = 40
+NOT_NAMES = YES | NO | {"hi", "hello", "hey", "hallo", "hola", "start"}
+LEVELS = ("new", "some", "confident")
+DAILY_TIMES = {"morning": "08:00", "lunch": "12:30", "evening": "19:00"}
+
+
+def question_for(turn: Turn, state: State) -> list[Reply]:
+    """The question a learner in `state` is being asked (used to ask it and to ask it again)."""
+    t = turn.t
+    if state is State.CONSENT:
+        return [
+            Text(t("welcome")),
+            Choices(
+                t("consent_prompt"),
+                (Option("yes", t("button_agree")), Option("no", t("button_decline"))),
+            ),
+        ]
+    if state is State.NAME:
+        return [Text(t("ask_name"))]
+    if state is State.COURSE:
+        courses = sorted(turn.world.courses.values(), key=lambda c: c.title)
+        lines = [Text(t("course_list", courses=courses))]
+        options = tuple(Option(f"course:{c.slug}", c.title[:60]) for c in courses[:10])
+        return [*lines, Choices(t("ask_course"), options)]
+    if state is State.LEVEL:
+        options = tuple(Option(f"level:{level}", t(f"level_{level}")) for level in LEVELS)
+        return [Choices(t("ask_level"), options)]
+    if state is State.DAILY_TIME:
+        options = tuple(
+            Option(f"time:{key}", t(f"time_{key}", time=value))
+            for key, value in DAILY_TIMES.items()
+        )
+        return [Choices(t("ask_daily_time"), options)]
+    if state is State.TIMEZONE:
+        return [Text(t("ask_timezone"))]
+    options = (Option("yes", t("button_nudges_yes")), Option("no", t("button_nudges_no")))
+    return [Choices(t("ask_nudges", time=turn.snapshot.profile.daily_time), options)]
+
+
+def ask(turn: Turn, state: State, *intro: Reply) -> Transition:
+    return turn.go(state, *intro, *question_for(turn, state))
+
+
+def _course_choice(turn: Turn, event: InboundEvent) -> str | None:
+    courses = sorted(turn.world.courses.values(), key=lambda c: c.title)
+    if event.choice_id.startswith("course:"):
+        slug = event.choice_id.removeprefix("course:")
+        return slug if slug in turn.world.courses else None
+    text = event.text.strip().lower()
+    if text.isdigit() and 1 <= int(text) <= len(courses):
+        return courses[int(text) - 1].slug
+    matches = [c.slug for c in courses if text and (text in c.title.lower() or text == c.slug)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _level_choice(event: InboundEvent) -> str | None:
+    if event.choice_id.startswith("level:") and event.choice_id[6:] in LEVELS:
+        return event.choice_id[6:]
+    text = event.text.strip().lower()
+    if text in {"1", "2", "3"}:
+        return LEVELS[int(text) - 1]
+    for level, words in (
+        ("new", ("new", "beginner", "none", "nothing")),
+        ("some", ("some", "bit", "little")),
+        ("confident", ("confident", "well", "expert", "advanced")),
+    ):
+        if any(w in text for w in words):
+            return level
+    return None
+
+
+def _time_choice(event: InboundEvent) -> str | None:
+    key = (
+        event.choice_id.removeprefix("time:")
+        if event.choice_id.startswith("time:")
+        else event.text.strip().lower()
+    )
+    return DAILY_TIMES.get(key) or parse_time_of_day(event.text)
+
+
+def handle(turn: Turn, event: InboundEvent) -> Transition:
+    state = turn.snapshot.state
+    t = turn.t
+    if event.kind is EventKind.UNSUPPORTED:
+        return turn.stay(Text(t("unsupported_onboarding")), *question_for(turn, state))
+    if state is State.CONSENT:
+        if not turn.snapshot.data.get("asked"):
+            return turn.stay(*question_for(turn, state), asked=True)
+        if is_yes(event):
+            return ask(turn, State.NAME, Text(t("consent_thanks"))).then(effects=(GiveConsent(),))
+        if is_no(event):
+            return Transition(State.CONSENT, {}, (Text(t("consent_declined")),), (ForgetLearner(),))
+        return turn.stay(Text(t("consent_reask")), *question_for(turn, state)[1:])
+    if state is State.NAME:
+        name = " ".join(event.text.split())[:MAX_NAME_CHARS]
+        if event.kind is not EventKind.TEXT or not name or normalize(name) in NOT_NAMES:
+            return turn.stay(*question_for(turn, state))
+        return ask(turn, State.COURSE, Text(t("greet_name", name=name))).then(
+            effects=(UpdateProfile({"name": name}),)
+        )
+    if state is State.COURSE:
+        slug = _course_choice(turn, event)
+        if slug is None:
+            return turn.stay(Text(t("didnt_catch")), *question_for(turn, state))
+        return ask(turn, State.LEVEL).then(effects=(UpdateProfile({"course_slug": slug}),))
+    if state is State.LEVEL:
+        level = _level_choice(event)
+        if level is None:
+            return turn.stay(Text(t("didnt_catch")), *question_for(turn, state))
+        return ask(turn, State.DAILY_TIME).then(effects=(UpdateProfile({"level": level}),))
+    if state is State.DAILY_TIME:
+        time = _time_choice(event)
+        if time is None:
+            return turn.stay(Text(t("bad_time")), *question_for(turn, state))
+        return ask(turn, State.TIMEZONE).then(effects=(UpdateProfile({"daily_time": time}),))
+    if state is State.TIMEZONE:
+        zone = parse_timezone(event.text)
+        if zone is None:
+            return turn.stay(Text(t("bad_timezone")), *question_for(turn, state))
+        confirm = Text(t("timezone_set", zone=zone, clock=local_clock(zone, turn.now)))
+        after = Turn(turn.snapshot, turn.now, turn.world)
+        return after.go(State.NUDGES, confirm, *question_for(turn, State.NUDGES)).then(
+            effects=(UpdateProfile({"timezone": zone}),)
+        )
+    # State.NUDGES
+    if not (is_yes(event) or is_no(event)):
+        return turn.stay(Text(t("didnt_catch")), *question_for(turn, state))
+    nudges = is_yes(event)
+    course = turn.course
+    done = Text(t("onboarding_done", name=turn.snapshot.profile.name, nudges=nudges))
+    if course is None:
+        return turn.go(State.IDLE, done, Text(t("no_course")))
+    plan = session.plan_session(course, turn.snapshot.progress)
+    return session.start(turn, plan, done).then(effects=(UpdateProfile({"nudges": nudges}),))

@@ -1,0 +1,57 @@
+"""One error tree for PAU.
+
+PauError
+├── ContentError            a course folder is invalid (carries file:line problems)
+├── UserFacingError         something the learner did; carries the reply key to send
+│   └── MessageTooLong
+└── DeliveryError           sending to a platform failed
+    ├── RetryableDelivery   429, 5xx, network: try again later (retry_after in seconds)
+    └── PermanentDelivery   the platform refused for good (blocked, bad chat id)
+        └── LearnerUnreachable   the learner blocked the bot: stop sending
+"""
+
+from __future__ import annotations
+
+
+class PauError(Exception):
+    """Base of every error PAU raises on purpose."""
+
+
+class ContentError(PauError):
+    """A course folder failed validation; `problems` are `file:line: message` strings."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class UserFacingError(PauError):
+    """An error caused by learner input; `reply_key` names the catalog text to send back."""
+
+    def __init__(self, reply_key: str, **params: object) -> None:
+        super().__init__(reply_key)
+        self.reply_key = reply_key
+        self.params = params
+
+
+class MessageTooLong(UserFacingError):
+    def __init__(self, limit: int) -> None:
+        super().__init__("too_long", limit=limit)
+
+
+class DeliveryError(PauError):
+    """Sending a reply to a platform failed."""
+
+
+class RetryableDelivery(DeliveryError):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentDelivery(DeliveryError):
+    """The platform will never accept this message; do not retry."""
+
+
+class LearnerUnreachable(PermanentDelivery):
+    """The learner blocked the bot or left: stop retries and nudges."""

@@ -1,0 +1,101 @@
+"""The runner: one learner's stored events, one at a time, in arrival order.
+
+For each event, in ONE transaction: load the snapshot, call the pure step, apply its effects, save
+the new state, write the replies to the outbox and mark the event processed. A crash before the
+commit leaves the event pending, so it is processed again after a restart; an event whose step
+raises is marked failed and the learner gets an apology instead of silence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+from typing import Any
+
+from core.dialogue import Snapshot, World, step
+from core.dialogue.model import (
+    DeleteLearner,
+    ExportData,
+    ForgetLearner,
+    GiveConsent,
+    RecordActivity,
+    UpdateProfile,
+)
+from core.ports import Clock, LearnerStore, Locks, PendingEvent, Transactions
+from core.progress import apply_activity
+from core.replies import File, Reply, Text
+
+log = logging.getLogger(__name__)
+
+
+class Runner:
+    def __init__(
+        self, transactions: Transactions, world: World, clock: Clock, locks: Locks
+    ) -> None:
+        self.transactions = transactions
+        self.world = world
+        self.clock = clock
+        self.locks = locks
+
+    def process_learner(self, learner_id: int) -> int:
+        """Process every pending event of one learner; returns how many were handled."""
+        handled = 0
+        with self.locks.hold(f"learner:{learner_id}"):
+            while self._process_next(learner_id):
+                handled += 1
+        return handled
+
+    def _process_next(self, learner_id: int) -> bool:
+        try:
+            with self.transactions() as store:
+                pending = store.next_pending(learner_id)
+                if pending is None:
+                    return False
+                self._handle(store, learner_id, pending)
+            return True
+        except Exception as error:
+            log.exception("event for learner %s failed; answering with an apology", learner_id)
+            with self.transactions() as store:
+                pending = store.next_pending(learner_id)
+                if pending is None:
+                    return False
+                now = self.clock()
+                snapshot = store.load(learner_id)
+                apology = Text(self.world.catalog_for(snapshot.profile.language)("error_apology"))
+                store.enqueue(store.address(learner_id), learner_id, [apology], now)
+                store.mark_processed(
+                    pending.id, now, error=f"{type(error).__name__}: {error}"[:500]
+                )
+            return True
+
+    def _handle(self, store: LearnerStore, learner_id: int, pending: PendingEvent) -> None:
+        now = self.clock()
+        snapshot = store.load(learner_id)
+        transition = step(snapshot, pending.event, now, self.world)
+        profile, progress = snapshot.profile, dict(snapshot.progress)
+        replies: list[Reply] = list(transition.replies)
+        address = store.address(learner_id)
+        for effect in transition.effects:
+            if isinstance(effect, GiveConsent):
+                profile = replace(profile, consented=True)
+            elif isinstance(effect, UpdateProfile):
+                profile = replace(profile, **dict(effect.changes))
+            elif isinstance(effect, RecordActivity):
+                store.record_activity(learner_id, effect, now)
+                progress = apply_activity(progress, effect, now)
+            elif isinstance(effect, ExportData):
+                replies.append(export_file(store.export(learner_id)))
+            elif isinstance(effect, DeleteLearner | ForgetLearner):
+                store.delete_learner(learner_id)
+                store.mark_processed(pending.id, now, scrub=True)
+                store.enqueue(address, None, replies, now)
+                return
+        store.save(learner_id, Snapshot(transition.state, transition.data, profile, progress), now)
+        store.enqueue(address, learner_id, replies, now)
+        store.mark_processed(pending.id, now, scrub=not profile.consented)
+
+
+def export_file(data: dict[str, Any]) -> File:
+    content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+    return File("pau-my-data.json", content, "application/json")

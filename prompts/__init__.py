@@ -1,0 +1,1 @@
+"""jinja2 templates: bot texts (messages/<lang>.yaml) and, later, LLM prompts."""

@@ -1,0 +1,1 @@
+"""APScheduler jobs: processing stored events, outbox delivery with retries (nudges come later)."""

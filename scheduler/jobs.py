@@ -1,0 +1,36 @@
+"""The background jobs of a PAU process, on APScheduler's asyncio scheduler."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from webhooks.container import Pau
+
+log = logging.getLogger(__name__)
+WORK_JOB = "process-and-deliver"
+
+
+def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOScheduler:
+    """Every second (and at once when `wake` is called): process stored events, deliver the outbox."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        pau.work_once,
+        "interval",
+        seconds=interval_seconds,
+        id=WORK_JOB,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.start()
+    return scheduler
+
+
+def wake(scheduler: AsyncIOScheduler) -> None:
+    """Run the work job now instead of at its next tick (a new message just arrived)."""
+    job = scheduler.get_job(WORK_JOB)
+    if job is not None:
+        job.modify(next_run_time=datetime.now(UTC))

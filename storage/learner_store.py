@@ -1,0 +1,259 @@
+"""The runner's view of one learner, on one SQLModel session (the caller commits)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from core.dialogue.model import ConceptProgress, Profile, RecordActivity, Snapshot
+from core.dialogue.states import State
+from core.events import InboundEvent
+from core.ports import Address, PendingEvent
+from core.replies import Reply, reply_to_dict
+from storage.db import from_db, to_db
+from storage.models import (
+    Activity,
+    Conversation,
+    Enrollment,
+    InboundMessage,
+    Learner,
+    OutboxMessage,
+)
+from storage.privacy import delete_learner, export_learner
+
+PROFILE_FIELDS = (
+    "name",
+    "level",
+    "daily_time",
+    "timezone",
+    "nudges",
+    "language",
+    "paused",
+    "stopped",
+)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    learner_id: int
+    inbound_id: int | None  # None: a duplicate delivery, already stored
+
+    @property
+    def duplicate(self) -> bool:
+        return self.inbound_id is None
+
+
+def _insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING; the new row's id, or None if it already existed."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement: Any = pg_insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    result = session.execute(statement.returning(table.c.id))
+    row = result.first()
+    return int(row[0]) if row else None
+
+
+def learner_id_for(session: Session, *, channel: str, external_id: str, now: datetime) -> int:
+    """The learner for a channel user, created on first contact (only the address is kept)."""
+    new = Learner(channel=channel, external_id=external_id, created_at=to_db(now))
+    created = _insert_ignoring_conflicts(session, Learner.__table__, new.model_dump(exclude={"id"}))
+    if created is not None:
+        return created
+    existing = session.exec(
+        select(Learner.id).where(Learner.channel == channel, Learner.external_id == external_id)
+    ).one()
+    assert existing is not None
+    return existing
+
+
+def ingest(
+    session: Session,
+    *,
+    channel: str,
+    sender_id: str,
+    platform_message_id: str,
+    event: InboundEvent,
+    received_at: datetime,
+) -> Ingested:
+    """Store an inbound event once; a redelivery of the same message id is recognised."""
+    learner_id = learner_id_for(session, channel=channel, external_id=sender_id, now=received_at)
+    new = InboundMessage(
+        channel=channel,
+        platform_message_id=platform_message_id,
+        learner_id=learner_id,
+        payload=event.to_dict(),
+        received_at=to_db(received_at),
+    )
+    inbound_id = _insert_ignoring_conflicts(
+        session, InboundMessage.__table__, new.model_dump(exclude={"id"})
+    )
+    if inbound_id is not None:
+        session.execute(
+            sa.update(Learner)
+            .where(col(Learner.id) == learner_id)
+            .values(last_inbound_at=to_db(received_at))
+        )
+    return Ingested(learner_id, inbound_id)
+
+
+def learners_with_pending(session: Session, *, limit: int = 100) -> list[int]:
+    rows = session.exec(
+        select(InboundMessage.learner_id)
+        .where(
+            col(InboundMessage.processed_at).is_(None), col(InboundMessage.learner_id).is_not(None)
+        )
+        .group_by(col(InboundMessage.learner_id))
+        .order_by(sa.func.min(InboundMessage.id))
+        .limit(limit)
+    ).all()
+    return [int(r) for r in rows if r is not None]
+
+
+class SqlLearnerStore:
+    """Implements core.ports.LearnerStore on a session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _learner(self, learner_id: int) -> Learner:
+        return self.session.exec(select(Learner).where(Learner.id == learner_id)).one()
+
+    def next_pending(self, learner_id: int) -> PendingEvent | None:
+        # Locking the learner row serialises this learner's events across PostgreSQL workers.
+        learner = self.session.exec(
+            select(Learner.id).where(Learner.id == learner_id).with_for_update()
+        ).first()
+        if learner is None:  # deleted while its events waited
+            return None
+        row = self.session.exec(
+            select(InboundMessage)
+            .where(
+                InboundMessage.learner_id == learner_id, col(InboundMessage.processed_at).is_(None)
+            )
+            .order_by(col(InboundMessage.id))
+            .limit(1)
+        ).first()
+        if row is None or row.id is None:
+            return None
+        return PendingEvent(row.id, InboundEvent.from_dict(row.payload), from_db(row.received_at))
+
+    def load(self, learner_id: int) -> Snapshot:
+        learner = self._learner(learner_id)
+        conversation = self.session.get(Conversation, learner_id)
+        enrollment = self._enrollment(learner_id)
+        profile = Profile(
+            consented=learner.consented_at is not None,
+            course_slug=enrollment.course_slug if enrollment else "",
+            **{name: getattr(learner, name) for name in PROFILE_FIELDS},
+        )
+        progress = {
+            cid: ConceptProgress.from_dict(value)
+            for cid, value in (enrollment.progress if enrollment else {}).items()
+        }
+        if conversation is None:
+            return Snapshot(State.CONSENT, {}, profile, progress)
+        return Snapshot(State(conversation.state), dict(conversation.data), profile, progress)
+
+    def _enrollment(self, learner_id: int) -> Enrollment | None:
+        return self.session.exec(
+            select(Enrollment).where(Enrollment.learner_id == learner_id, col(Enrollment.active))
+        ).first()
+
+    def address(self, learner_id: int) -> Address:
+        learner = self._learner(learner_id)
+        return Address(learner.channel, learner.external_id)
+
+    def save(self, learner_id: int, snapshot: Snapshot, now: datetime) -> None:
+        learner = self._learner(learner_id)
+        profile = snapshot.profile
+        if profile.consented and learner.consented_at is None:
+            learner.consented_at = to_db(now)
+        for name in PROFILE_FIELDS:
+            setattr(learner, name, getattr(profile, name))
+        self.session.add(learner)
+        conversation = self.session.get(Conversation, learner_id) or Conversation(
+            learner_id=learner_id, state=snapshot.state, updated_at=to_db(now)
+        )
+        conversation.state = str(snapshot.state)
+        conversation.data = dict(snapshot.data)
+        conversation.updated_at = to_db(now)
+        self.session.add(conversation)
+        if profile.course_slug:
+            self._save_enrollment(learner_id, snapshot, now)
+
+    def _save_enrollment(self, learner_id: int, snapshot: Snapshot, now: datetime) -> None:
+        slug = snapshot.profile.course_slug
+        enrollment = self.session.exec(
+            select(Enrollment).where(
+                Enrollment.learner_id == learner_id, Enrollment.course_slug == slug
+            )
+        ).first()
+        if enrollment is None:
+            for other in self.session.exec(
+                select(Enrollment).where(Enrollment.learner_id == learner_id)
+            ):
+                other.active = False
+                self.session.add(other)
+            enrollment = Enrollment(learner_id=learner_id, course_slug=slug, enrolled_at=to_db(now))
+        enrollment.active = True
+        enrollment.progress = {cid: p.to_dict() for cid, p in snapshot.progress.items()}
+        self.session.add(enrollment)
+
+    def record_activity(self, learner_id: int, activity: RecordActivity, now: datetime) -> None:
+        enrollment = self._enrollment(learner_id)
+        self.session.add(
+            Activity(
+                learner_id=learner_id,
+                course_slug=enrollment.course_slug if enrollment else "",
+                kind=activity.kind,
+                concept_id=activity.concept_id,
+                item_id=activity.item_id,
+                correct=activity.correct,
+                score=activity.score,
+                response=activity.response,
+                duration_ms=activity.duration_ms,
+                at=to_db(now),
+            )
+        )
+
+    def enqueue(
+        self, address: Address, learner_id: int | None, replies: Sequence[Reply], now: datetime
+    ) -> None:
+        for reply in replies:
+            self.session.add(
+                OutboxMessage(
+                    learner_id=learner_id,
+                    channel=address.channel,
+                    address=address.address,
+                    payload=reply_to_dict(reply),
+                    next_attempt_at=to_db(now),
+                    created_at=to_db(now),
+                )
+            )
+
+    def mark_processed(
+        self, inbound_id: int, now: datetime, *, error: str | None = None, scrub: bool = False
+    ) -> None:
+        values: dict[str, Any] = {"processed_at": to_db(now), "error": error}
+        if scrub:  # keep only what deduplication needs
+            values["payload"] = {}
+        self.session.execute(
+            sa.update(InboundMessage).where(col(InboundMessage.id) == inbound_id).values(**values)
+        )
+
+    def export(self, learner_id: int) -> dict[str, Any]:
+        return export_learner(self.session, learner_id=learner_id)
+
+    def delete_learner(self, learner_id: int) -> None:
+        delete_learner(self.session, learner_id=learner_id)

@@ -1,0 +1,142 @@
+"""SQLModel tables. Datetimes are aware UTC (SQLModel's UTCDateTime on both databases)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def _json_column() -> Any:
+    return Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class Learner(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "external_id", name="uq_learner_channel_user"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    external_id: str = Field(max_length=128)  # the platform's user or chat id
+    consented_at: datetime | None = None
+    name: str = Field(default="", max_length=64)
+    level: str = Field(default="", max_length=16)
+    daily_time: str = Field(default="", max_length=5)
+    timezone: str = Field(default="", max_length=64)
+    nudges: bool = False
+    language: str = Field(default="en", max_length=8)
+    paused: bool = False
+    stopped: bool = False
+    unreachable: bool = False
+    created_at: datetime
+    last_inbound_at: datetime | None = None
+
+
+class Conversation(SQLModel, table=True):
+    learner_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("learner.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    state: str = Field(max_length=64)
+    data: dict[str, Any] = _json_column()
+    updated_at: datetime
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every inbound event, stored before it is processed; unique per channel and message id."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "platform_message_id", name="uq_inbound_channel_message"),
+        sa.Index("ix_inbound_pending", "learner_id", "processed_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    platform_message_id: str = Field(max_length=160)
+    learner_id: int | None = Field(default=None, foreign_key="learner.id", ondelete="SET NULL")
+    payload: dict[str, Any] = _json_column()
+    received_at: datetime
+    processed_at: datetime | None = None
+    error: str | None = Field(default=None, max_length=500)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A reply waiting to be delivered, written in the same transaction as the state change."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "channel", "address", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    learner_id: int | None = Field(default=None, foreign_key="learner.id", ondelete="SET NULL")
+    channel: str = Field(max_length=32)
+    address: str = Field(max_length=128)
+    payload: dict[str, Any] = _json_column()
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime
+    lease_until: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class Enrollment(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("learner_id", "course_slug", name="uq_enrollment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    learner_id: int = Field(foreign_key="learner.id", ondelete="CASCADE", index=True)
+    course_slug: str = Field(max_length=64)
+    active: bool = True
+    progress: dict[str, Any] = _json_column()  # concept id -> ConceptProgress.to_dict()
+    enrolled_at: datetime
+
+
+class Activity(SQLModel, table=True):
+    """One learning event: a lesson read, a quiz answered, a reflection, a question asked..."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    learner_id: int = Field(foreign_key="learner.id", ondelete="CASCADE", index=True)
+    course_slug: str = Field(default="", max_length=64)
+    kind: str = Field(max_length=32)
+    concept_id: str = Field(default="", max_length=64)
+    item_id: str = Field(default="", max_length=64)
+    correct: bool | None = None
+    score: float | None = None
+    response: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    duration_ms: int | None = None
+    at: datetime
+
+
+class CourseRecord(SQLModel, table=True):
+    __tablename__ = "course"
+
+    slug: str = Field(primary_key=True, max_length=64)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    language: str = Field(default="en", max_length=8)
+    version: int = 1
+    content_hash: str = Field(max_length=64)
+    revision: int = 1  # bumped on every import that changed the content
+    imported_at: datetime
+
+
+class ConceptRecord(SQLModel, table=True):
+    """A concept and everything in it (lesson, quiz, prompts) as the loader produced it."""
+
+    __tablename__ = "concept"
+
+    course_slug: str = Field(
+        sa_column=sa.Column(
+            sa.String(64), sa.ForeignKey("course.slug", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    concept_id: str = Field(primary_key=True, max_length=64)
+    position: int
+    title: str = Field(max_length=200)
+    body: dict[str, Any] = _json_column()
+    retired: bool = False  # removed from the course folder; kept so progress still resolves

@@ -1,0 +1,49 @@
+"""Export everything about a learner, or erase it. The tests scan every table after a delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    Activity,
+    Conversation,
+    Enrollment,
+    InboundMessage,
+    Learner,
+    OutboxMessage,
+)
+
+
+def _rows(session: Session, model: Any, learner_id: int) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(model).where(model.learner_id == learner_id).order_by(model.id)
+    ).all()
+    return [row.model_dump(mode="json") for row in rows]
+
+
+def export_learner(session: Session, *, learner_id: int) -> dict[str, Any]:
+    learner = session.get(Learner, learner_id)
+    conversation = session.get(Conversation, learner_id)
+    return {
+        "learner": learner.model_dump(mode="json") if learner else None,
+        "conversation": conversation.model_dump(mode="json") if conversation else None,
+        "enrollments": _rows(session, Enrollment, learner_id),
+        "activities": _rows(session, Activity, learner_id),
+        "messages_received": _rows(session, InboundMessage, learner_id),
+        "messages_sent": _rows(session, OutboxMessage, learner_id),
+    }
+
+
+def delete_learner(session: Session, *, learner_id: int) -> None:
+    """Remove every personal row. Inbound message ids stay (without sender or text) for dedupe."""
+    session.execute(
+        sa.update(InboundMessage)
+        .where(col(InboundMessage.learner_id) == learner_id)
+        .values(learner_id=None, payload={})
+    )
+    for model in (OutboxMessage, Activity, Enrollment, Conversation):
+        session.execute(sa.delete(model).where(col(model.learner_id) == learner_id))
+    session.execute(sa.delete(Learner).where(col(Learner.id) == learner_id))

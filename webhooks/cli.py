@@ -1,0 +1,182 @@
+"""The `pau` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import uuid
+from pathlib import Path
+
+from bot.terminal import CHANNEL, TerminalScreen
+from core.content_loader import find_course_folders, load_course
+from core.errors import ContentError
+from core.events import EventKind, InboundEvent
+from storage.content_repo import import_course
+from storage.db import make_engine, transaction, utcnow
+from storage.migrate import upgrade
+from webhooks.config import get_settings
+from webhooks.container import build
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="pau", description="PAU, the learning assistant in your chat app."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser(
+        "serve", help="run the web app (webhooks, health) with the scheduler"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="leave background jobs to `pau worker`"
+    )
+
+    commands.add_parser("worker", help="run the background jobs only")
+
+    chat = commands.add_parser(
+        "chat", help="chat with PAU in this terminal (reads piped input too)"
+    )
+    chat.add_argument("--user", default="local", help="which terminal learner you are")
+
+    content = commands.add_parser("content", help="check or import courses")
+    content.add_argument("action", choices=["check", "import"])
+    content.add_argument("path", type=Path)
+
+    database = commands.add_parser("db", help="database migrations")
+    database.add_argument("action", choices=["upgrade"])
+
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.pau_log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "serve":
+        return _serve(args.host, args.port, scheduler=not args.no_scheduler)
+    if args.command == "worker":
+        return asyncio.run(_worker())
+    if args.command == "chat":
+        return asyncio.run(_chat(args.user))
+    if args.command == "content":
+        return _content(args.action, args.path)
+    upgrade(settings.database_url)
+    print(f"database is up to date ({_safe_url(settings.database_url)})")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for printing."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def _serve(host: str, port: int, *, scheduler: bool) -> int:
+    import uvicorn
+
+    from webhooks.app import create_app
+
+    uvicorn.run(create_app(scheduler=scheduler), host=host, port=port, log_level="info")
+    return 0
+
+
+async def _worker() -> int:
+    from scheduler.jobs import start_scheduler
+
+    pau = build(get_settings())
+    jobs = start_scheduler(pau)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        jobs.shutdown(wait=False)
+        pau.close()
+    return 0
+
+
+def _content(action: str, path: Path) -> int:
+    if not path.exists():
+        print(f"{path}: no such file or folder", file=sys.stderr)
+        return 2
+    folders = find_course_folders(path)
+    if not folders:
+        print(f"{path}:1: no course.yaml here or in its folders", file=sys.stderr)
+        return 1
+    courses, failed = [], False
+    for folder in folders:
+        try:
+            courses.append(load_course(folder))
+        except ContentError as error:
+            failed = True
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+    if failed:
+        return 1
+    if action == "check":
+        for course in courses:
+            items = sum(len(c.quiz) for c in course.concepts)
+            print(f"ok: {course.slug}: {len(course.concepts)} concepts, {items} quiz items")
+        return 0
+    settings = get_settings()
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with transaction(engine) as session:
+        for course in courses:
+            result = import_course(session, course=course, now=utcnow())
+            print(
+                f"{result.outcome}: {result.slug} (revision {result.revision}, {result.concepts} concepts)"
+            )
+    engine.dispose()
+    return 0
+
+
+async def _chat(user: str) -> int:
+    settings = get_settings()
+    pau = build(settings)
+    screen = TerminalScreen()
+    pau.senders[CHANNEL] = screen
+    if not pau.world.courses:
+        print(
+            "No course is imported yet: run `pau content import content/` first.", file=sys.stderr
+        )
+    interactive = sys.stdin.isatty()
+    try:
+        if interactive:
+            print("PAU terminal chat. Type your messages; Ctrl-D leaves (your progress is kept).\n")
+            await _say(pau, user, InboundEvent(EventKind.COMMAND, text="/start"))
+        while True:
+            line = await asyncio.to_thread(_read_line, interactive)
+            if line is None:
+                break
+            if not line.strip():
+                continue
+            if not interactive:
+                print(f"\nyou: {line}")
+            await _say(pau, user, screen.event_for(line))
+    finally:
+        pau.close()
+    return 0
+
+
+def _read_line(interactive: bool) -> str | None:
+    try:
+        return input("\nyou: ") if interactive else next(iter(sys.stdin.readline, ""), None)
+    except EOFError:
+        return None
+
+
+async def _say(pau: object, user: str, event: InboundEvent) -> None:
+    from webhooks.container import Pau
+
+    assert isinstance(pau, Pau)
+    pau.ingest(channel=CHANNEL, sender_id=user, platform_message_id=uuid.uuid4().hex, event=event)
+    await pau.work_once()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""One settings object, read from the environment and a `.env` file (see .env.example)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///pau.db"
+    redis_url: str | None = None
+    pau_secret_key: SecretStr = SecretStr("change-me")
+    pau_base_url: str = "http://localhost:8000"
+    pau_content_dir: str = "content"
+    pau_log_level: str = "INFO"
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    whatsapp_phone_id: str | None = None
+    whatsapp_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_base_url: str = "https://graph.facebook.com"
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    pau_llm_model: str = "claude-sonnet-4-5"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,124 @@
+"""The composition root: builds the engine, stores, runner and dispatcher from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import redis
+from sqlalchemy.engine import Engine
+
+from core.content import Course
+from core.delivery import Dispatcher
+from core.dialogue import World
+from core.events import InboundEvent
+from core.ports import Clock, Locks, Sender
+from core.runner import Runner
+from storage import learner_store
+from storage.content_repo import load_courses
+from storage.db import make_engine, transaction, utcnow
+from storage.learner_store import Ingested, SqlLearnerStore
+from storage.locks import LocalLocks, RedisLocks
+from storage.migrate import upgrade
+from storage.outbox import SqlOutbox
+from webhooks.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pau:
+    """Everything one PAU process needs, wired once."""
+
+    settings: Settings
+    engine: Engine
+    locks: Locks
+    clock: Clock = utcnow
+    senders: dict[str, Sender] = field(default_factory=dict)
+    redis_client: redis.Redis | None = None
+
+    def __post_init__(self) -> None:
+        self.world = World(courses=self.load_courses())
+        self.runner = Runner(self._learner_store, self.world, self.clock, self.locks)
+        self.dispatcher = Dispatcher(self._outbox, self.senders, self.clock)
+
+    @contextmanager
+    def _learner_store(self) -> Iterator[SqlLearnerStore]:
+        with transaction(self.engine) as session:
+            yield SqlLearnerStore(session)
+
+    @contextmanager
+    def _outbox(self) -> Iterator[SqlOutbox]:
+        with transaction(self.engine) as session:
+            yield SqlOutbox(session)
+
+    def load_courses(self) -> dict[str, Course]:
+        with transaction(self.engine) as session:
+            return load_courses(session)
+
+    def reload_courses(self) -> None:
+        self.world = World(courses=self.load_courses())
+        self.runner.world = self.world
+
+    def ingest(
+        self, *, channel: str, sender_id: str, platform_message_id: str, event: InboundEvent,
+        received_at: datetime | None = None,
+    ) -> Ingested:  # fmt: skip
+        """Store an inbound event (deduplicated) in its own transaction, before processing it."""
+        with transaction(self.engine) as session:
+            return learner_store.ingest(
+                session,
+                channel=channel,
+                sender_id=sender_id,
+                platform_message_id=platform_message_id,
+                event=event,
+                received_at=received_at or self.clock(),
+            )
+
+    def process_pending(self, limit: int = 100) -> int:
+        """Process every learner with stored, unprocessed events (after a restart, too)."""
+        with transaction(self.engine) as session:
+            learner_ids = learner_store.learners_with_pending(session, limit=limit)
+        return sum(self.runner.process_learner(learner_id) for learner_id in learner_ids)
+
+    async def work_once(self) -> int:
+        handled = await asyncio.to_thread(self.process_pending)
+        await self.dispatcher.deliver_due()
+        return handled
+
+    def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as error:  # any driver error means not ready
+            checks["database"] = f"error: {type(error).__name__}"
+        if self.redis_client is not None:
+            try:
+                self.redis_client.ping()
+                checks["redis"] = "ok"
+            except redis.RedisError as error:
+                checks["redis"] = f"error: {type(error).__name__}"
+        return checks
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.redis_client is not None:
+            self.redis_client.close()
+
+
+def build(settings: Settings, *, migrate: bool | None = None, clock: Clock = utcnow) -> Pau:
+    """Wire a PAU process. SQLite is migrated on start; PostgreSQL by `pau db upgrade`."""
+    if migrate if migrate is not None else settings.is_sqlite:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    redis_client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    locks: Locks = RedisLocks(redis_client) if redis_client is not None else LocalLocks()
+    return Pau(
+        settings=settings, engine=engine, locks=locks, clock=clock, redis_client=redis_client
+    )
