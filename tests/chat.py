@@ -1,0 +1,99 @@
+"""Chatting with a real PAU (runner, database, outbox, delivery) as a test learner."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.terminal import render
+from core.events import EventKind, InboundEvent
+from core.replies import Choices, File, Reply
+from webhooks.container import Pau
+
+_ids = itertools.count(1)
+
+
+class RecordingSender:
+    """A channel that keeps what it was asked to send, per address."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Reply]] = []
+
+    async def send(self, address: str, reply: Reply) -> None:
+        self.sent.append((address, reply))
+
+
+def describe(reply: Reply, files_dir: Path = Path("/tmp")) -> str:
+    return render(reply, files_dir).removeprefix("PAU: ")
+
+
+class ChatLearner:
+    """One learner on the 'test' channel. `say` returns the replies to that one message."""
+
+    def __init__(self, pau: Pau, user_id: str, clock: Callable[[], object]) -> None:
+        self.pau = pau
+        self.user_id = user_id
+        self.clock = clock
+        self.last_replies: list[Reply] = []
+
+    @property
+    def sender(self) -> RecordingSender:
+        sender = self.pau.senders["test"]
+        assert isinstance(sender, RecordingSender)
+        return sender
+
+    def send_event(self, event: InboundEvent, message_id: str | None = None) -> list[Reply]:
+        before = len(self.sender.sent)
+        self.pau.ingest(
+            channel="test",
+            sender_id=self.user_id,
+            platform_message_id=message_id or f"m{next(_ids)}",
+            event=event,
+        )
+        self.pau.process_pending()
+        asyncio.run(self.pau.dispatcher.deliver_due())
+        self.last_replies = [r for a, r in self.sender.sent[before:] if a == self.user_id]
+        return self.last_replies
+
+    def say(self, text: str) -> str:
+        """Send text; tap a button instead when the text is a label of the last buttons."""
+        choice = self._choice_for(text)
+        event = InboundEvent(EventKind.CHOICE, choice_id=choice) if choice else InboundEvent.text_message(text)
+        return self.text_of(self.send_event(event))
+
+    def tap(self, choice_id: str) -> str:
+        return self.text_of(self.send_event(InboundEvent(EventKind.CHOICE, choice_id=choice_id)))
+
+    def _choice_for(self, text: str) -> str | None:
+        for reply in reversed(self.last_replies):
+            if isinstance(reply, Choices):
+                return next((o.id for o in reply.options if o.label == text), None)
+        return None
+
+    @staticmethod
+    def text_of(replies: Sequence[Reply]) -> str:
+        return "\n".join(describe(r) for r in replies)
+
+    def transcript(self, turns: Sequence[tuple[str, str | Sequence[str]]]) -> None:
+        """Each learner message, and text(s) the bot's answer to it must contain."""
+        for message, expected in turns:
+            answer = self.say(message)
+            for fragment in [expected] if isinstance(expected, str) else expected:
+                assert fragment.lower() in answer.lower(), (
+                    f"after {message!r} expected {fragment!r} in:\n{answer}"
+                )
+
+    def files(self) -> list[File]:
+        return [r for r in self.last_replies if isinstance(r, File)]
+
+    def onboard(self, name: str = "Ada") -> str:
+        self.say("hi")
+        self.say("Yes, let's go")
+        self.say(name)
+        self.tap("course:science-of-learning")
+        self.tap("level:new")
+        self.tap("time:morning")
+        self.say("Berlin")
+        return self.say("Yes please")
