@@ -58,7 +58,7 @@ class Dispatcher:
             outcomes = await asyncio.gather(*(self._send(m) for m in claimed))
             for outcome in outcomes:
                 setattr(report, outcome, getattr(report, outcome) + 1)
-            if all(outcome != "sent" for outcome in outcomes):
+            if all(outcome == "retried" for outcome in outcomes):  # no address moved on
                 return report
 
     async def _send(self, message: OutgoingMessage) -> str:
