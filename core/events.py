@@ -18,7 +18,7 @@ class EventKind(StrEnum):
     STATUS = "status"  # a delivery status from the platform; never answered
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class InboundEvent:
     kind: EventKind
     text: str = ""
@@ -26,6 +26,13 @@ class InboundEvent:
     option_index: int | None = None
     media_type: str = ""
     ref: str = ""  # what an answer refers to (a quiz item id), when the platform tells us
+
+    def __repr__(self) -> str:
+        text = self.text if len(self.text) <= 60 else f"{self.text[:40]}... ({len(self.text)} chars)"
+        details = {"text": text, "choice_id": self.choice_id, "option_index": self.option_index,
+                   "media_type": self.media_type, "ref": self.ref}  # fmt: skip
+        shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v not in ("", None))
+        return f"InboundEvent({self.kind.value}{', ' if shown else ''}{shown})"
 
     @staticmethod
     def text_message(text: str) -> InboundEvent:

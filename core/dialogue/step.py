@@ -6,7 +6,7 @@ from datetime import datetime
 
 from core.dialogue import commands, onboarding, session
 from core.dialogue.model import RecordActivity, Snapshot, Transition, Turn, World
-from core.dialogue.parsing import command_of, is_yes, looks_like_question
+from core.dialogue.parsing import Command, command_of, is_yes, looks_like_question
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
 from core.events import MAX_TEXT_CHARS, EventKind, InboundEvent
 from core.replies import Reply, Text
@@ -37,7 +37,7 @@ def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -
         turn = Turn(snapshot.with_data(pending=None), now, world)
         snapshot = turn.snapshot
     if not snapshot.profile.consented:
-        if command is not None and snapshot.data.get("asked"):
+        if command is Command.STOP or (command is not None and snapshot.data.get("asked")):
             return commands.handle_before_consent(turn, command)
         return onboarding.handle(turn, event)
     if command is not None:
