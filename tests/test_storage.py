@@ -1,0 +1,183 @@
+"""One repository test class, every backend: SQLite and PostgreSQL; in-process and Redis locks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel, select
+
+from core.content import Course
+from core.dialogue.model import ConceptProgress, Profile, RecordActivity, Snapshot
+from core.dialogue.states import State
+from core.events import InboundEvent
+from core.ports import Address
+from core.replies import Choices, Option, Text
+from storage.content_repo import import_course, load_courses
+from storage.db import make_engine, transaction
+from storage.learner_store import SqlLearnerStore, ingest, learners_with_pending
+from storage.locks import LocalLocks, RedisLocks
+from storage.migrate import upgrade
+from storage.models import Enrollment, InboundMessage
+from storage.outbox import SqlOutbox
+from tests.conftest import POSTGRES_URL, FixedClock, fresh_postgres, redis_client
+
+
+def _ingest(engine: Engine, clock: FixedClock, message_id: str, text: str = "hi", user: str = "u1") -> int | None:
+    with transaction(engine) as session:
+        return ingest(
+            session, channel="test", sender_id=user, platform_message_id=message_id,
+            event=InboundEvent.text_message(text), received_at=clock(),
+        ).inbound_id  # fmt: skip
+
+
+class TestRepositories:
+    """Runs once per backend (the `engine` fixture is parametrised)."""
+
+    def test_inbound_is_unique_per_channel_and_message_id(self, engine: Engine, clock: FixedClock) -> None:
+        first = _ingest(engine, clock, "m-1")
+        again = _ingest(engine, clock, "m-1", text="a different body")
+        other = _ingest(engine, clock, "m-2")
+        assert first is not None and again is None and other is not None
+        with transaction(engine) as session:
+            assert len(session.exec(select(InboundMessage)).all()) == 2
+
+    def test_concurrent_duplicates_store_one_row(self, engine: Engine, clock: FixedClock) -> None:
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            results = list(pool.map(lambda _: _ingest(engine, clock, "same"), range(10)))
+        assert sum(r is not None for r in results) == 1
+
+    def test_pending_events_come_back_oldest_first(self, engine: Engine, clock: FixedClock) -> None:
+        for number in range(3):
+            _ingest(engine, clock, f"m-{number}", text=f"message {number}")
+        with transaction(engine) as session:
+            [learner_id] = learners_with_pending(session)
+            store = SqlLearnerStore(session)
+            pending = store.next_pending(learner_id)
+            assert pending is not None and pending.event.text == "message 0"
+            store.mark_processed(pending.id, clock())
+            pending = store.next_pending(learner_id)
+            assert pending is not None and pending.event.text == "message 1"
+
+    def test_snapshot_round_trip(self, engine: Engine, clock: FixedClock) -> None:
+        _ingest(engine, clock, "m-1")
+        with transaction(engine) as session:
+            [learner_id] = learners_with_pending(session)
+            store = SqlLearnerStore(session)
+            fresh = store.load(learner_id)
+            assert fresh.state is State.CONSENT and not fresh.profile.consented
+            profile = Profile(consented=True, name="Zoë", course_slug="c1", timezone="Asia/Tokyo", nudges=True)
+            progress = {"a": ConceptProgress(lessons=1, answered=2, correct=1, items_seen=("a-1",))}
+            store.save(learner_id, Snapshot(State.QUIZ, {"plan": [{"kind": "quiz", "item": "a-1"}]}, profile, progress), clock())
+            store.record_activity(learner_id, RecordActivity("quiz", "a", "a-1", correct=True, duration_ms=900), clock())
+        with transaction(engine) as session:
+            loaded = SqlLearnerStore(session).load(learner_id)
+        assert loaded.state is State.QUIZ
+        assert loaded.profile == replace(profile, language="en")
+        assert loaded.progress == progress
+        assert loaded.data["plan"][0]["item"] == "a-1"
+
+    def test_outbox_delivers_in_order_per_address_with_leases(self, engine: Engine, clock: FixedClock) -> None:
+        with transaction(engine) as session:
+            store = SqlLearnerStore(session)
+            store.enqueue(Address("test", "a"), None, [Text("a1"), Text("a2")], clock())
+            store.enqueue(Address("test", "b"), None, [Choices("b1", (Option("x", "X"), Option("y", "Y")))], clock())
+        with transaction(engine) as session:
+            claimed = SqlOutbox(session).claim_due(clock(), 10, 60)
+        assert [(m.address.address, m.reply) for m in claimed] == [
+            ("a", Text("a1")), ("b", Choices("b1", (Option("x", "X"), Option("y", "Y")))),
+        ]  # fmt: skip
+        with transaction(engine) as session:
+            assert SqlOutbox(session).claim_due(clock(), 10, 60) == []  # leased, and a2 waits for a1
+            SqlOutbox(session).mark_retry(claimed[0].id, clock() + timedelta(seconds=30), "429")
+        with transaction(engine) as session:
+            assert SqlOutbox(session).claim_due(clock(), 10, 60) == []  # a1 not due yet; a2 still waits
+        clock.advance(seconds=31)
+        with transaction(engine) as session:
+            again = SqlOutbox(session).claim_due(clock(), 10, 60)
+            assert [m.reply for m in again] == [Text("a1")]
+            SqlOutbox(session).mark_sent(again[0].id, clock())
+        with transaction(engine) as session:
+            assert [m.reply for m in SqlOutbox(session).claim_due(clock(), 10, 60)] == [Text("a2")]
+
+    def test_content_import_is_idempotent_and_keeps_progress(
+        self, engine: Engine, clock: FixedClock, demo_course: Course
+    ) -> None:
+        with transaction(engine) as session:
+            assert import_course(session, course=demo_course, now=clock()).outcome == "created"
+        with transaction(engine) as session:
+            assert import_course(session, course=demo_course, now=clock()).outcome == "unchanged"
+            session.add(Enrollment(learner_id=_learner(engine, clock, session), course_slug=demo_course.slug,
+                                   progress={"spacing": {"lessons": 1}}, enrolled_at=clock()))  # fmt: skip
+        edited = replace(demo_course, title="How to learn anything (2nd edition)", concepts=demo_course.concepts[:-1])
+        with transaction(engine) as session:
+            result = import_course(session, course=edited, now=clock())
+            assert (result.outcome, result.revision) == ("updated", 2)
+        with transaction(engine) as session:
+            courses = load_courses(session)
+            enrollment = session.exec(select(Enrollment)).one()
+        assert courses[demo_course.slug].title.endswith("(2nd edition)")
+        assert len(courses[demo_course.slug].concepts) == len(demo_course.concepts) - 1
+        assert courses[demo_course.slug].concepts[0] == demo_course.concepts[0]
+        assert enrollment.progress == {"spacing": {"lessons": 1}}
+
+
+def _learner(engine: Engine, clock: FixedClock, session: object) -> int:
+    from storage.learner_store import learner_id_for
+
+    return learner_id_for(session, channel="test", external_id="p1", now=clock())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migrations_build_exactly_the_models(backend: str, tmp_path: object) -> None:
+    if backend == "postgres":
+        fresh_postgres().dispose()
+        engine = make_engine(POSTGRES_URL)
+        SQLModel.metadata.drop_all(engine)
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite:///{tmp_path}/migrated.db"
+        engine = make_engine(url)
+    upgrade(url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+@pytest.fixture(params=["local", pytest.param("redis", marks=pytest.mark.redis)])
+def locks(request: pytest.FixtureRequest) -> LocalLocks | RedisLocks:
+    return LocalLocks() if request.param == "local" else RedisLocks(redis_client(), ttl_seconds=5)
+
+
+class TestLocks:
+    def test_one_holder_at_a_time(self, locks: LocalLocks | RedisLocks) -> None:
+        inside, overlaps = [0], [0]
+        guard = threading.Lock()
+
+        def work(_: int) -> None:
+            with locks.hold("learner:1"):
+                with guard:
+                    inside[0] += 1
+                    overlaps[0] = max(overlaps[0], inside[0])
+                time.sleep(0.01)
+                with guard:
+                    inside[0] -= 1
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            list(pool.map(work, range(12)))
+        assert overlaps[0] == 1
+
+    def test_different_keys_do_not_wait_for_each_other(self, locks: LocalLocks | RedisLocks) -> None:
+        with locks.hold("learner:1"):
+            started = time.monotonic()
+            with locks.hold("learner:2"):
+                pass
+        assert time.monotonic() - started < 1
