@@ -168,7 +168,6 @@ def _parse_concept(path: Path, order: int, problems: _Problems) -> tuple[Concept
     data = _parse_yaml(path, front, first_line, problems)
     if data is None:
         return None
-    before = len(problems.items)
     concept_id = _require(data, "id", path, problems)
     title = _require(data, "title", path, problems)
     reflection = _require(data, "reflection", path, problems)
@@ -209,18 +208,20 @@ def _parse_concept(path: Path, order: int, problems: _Problems) -> tuple[Concept
             front.count("\n") + 3,
             "the micro-lesson (the text after the front matter) is empty",
         )
-    if len(problems.items) > before or explain is None:
+    if concept_id is None:
         return None
+    # With other problems the concept still joins the graph check (so one bad quiz item does
+    # not also make every dependent concept's prerequisite "unknown"); the course is rejected.
     concept = Concept(
         id=str(concept_id),
-        title=str(title),
+        title=str(title or ""),
         summary=str(data.get("summary") or ""),
         prerequisites=tuple(str(p) for p in prerequisites),
         difficulty=int(data.get("difficulty") or 1),
         lesson=bubbles,
         quiz=tuple(quiz_items),
-        reflection=str(reflection).strip(),
-        explain_back=explain,
+        reflection=str(reflection or "").strip(),
+        explain_back=explain or ExplainBack("", ()),
         order=order,
     )
     return concept, data
