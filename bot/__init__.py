@@ -1,1 +1,1 @@
-"""Channel adapters: they translate platform payloads to InboundEvents and replies to platform calls."""
+"""Channel adapters: platform payloads to InboundEvents, and replies to platform calls."""

@@ -28,7 +28,9 @@ class InboundEvent:
     ref: str = ""  # what an answer refers to (a quiz item id), when the platform tells us
 
     def __repr__(self) -> str:
-        text = self.text if len(self.text) <= 60 else f"{self.text[:40]}... ({len(self.text)} chars)"
+        text = (
+            self.text if len(self.text) <= 60 else f"{self.text[:40]}... ({len(self.text)} chars)"
+        )
         details = {"text": text, "choice_id": self.choice_id, "option_index": self.option_index,
                    "media_type": self.media_type, "ref": self.ref}  # fmt: skip
         shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v not in ("", None))

@@ -14,7 +14,7 @@ WORK_JOB = "process-and-deliver"
 
 
 def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOScheduler:
-    """Every second (and at once when `wake` is called): process stored events, deliver the outbox."""
+    """Every second (and at once on `wake`): process stored events, deliver the outbox."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         pau.work_once,

@@ -26,6 +26,8 @@ from storage.models import (
 )
 from storage.privacy import delete_learner, export_learner
 
+LEARNER_TABLE: sa.Table = Learner.__table__  # type: ignore[attr-defined]
+INBOUND_TABLE: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 PROFILE_FIELDS = (
     "name",
     "level",
@@ -67,7 +69,7 @@ def _insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, A
 def learner_id_for(session: Session, *, channel: str, external_id: str, now: datetime) -> int:
     """The learner for a channel user, created on first contact (only the address is kept)."""
     new = Learner(channel=channel, external_id=external_id, created_at=to_db(now))
-    created = _insert_ignoring_conflicts(session, Learner.__table__, new.model_dump(exclude={"id"}))
+    created = _insert_ignoring_conflicts(session, LEARNER_TABLE, new.model_dump(exclude={"id"}))
     if created is not None:
         return created
     existing = session.exec(
@@ -95,9 +97,7 @@ def ingest(
         payload=event.to_dict(),
         received_at=to_db(received_at),
     )
-    inbound_id = _insert_ignoring_conflicts(
-        session, InboundMessage.__table__, new.model_dump(exclude={"id"})
-    )
+    inbound_id = _insert_ignoring_conflicts(session, INBOUND_TABLE, new.model_dump(exclude={"id"}))
     if inbound_id is not None:
         session.execute(
             sa.update(Learner)

@@ -1,7 +1,8 @@
-"""Per-learner locks: in-process for the embedded default, Redis when several processes share work."""
+"""Per-learner locks: in-process by default, Redis when several processes share the work."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from collections.abc import Iterator
@@ -50,7 +51,6 @@ class RedisLocks:
         try:
             yield
         finally:
-            try:
+            # If it expired while we worked, the database row lock still protected us.
+            with contextlib.suppress(redis.exceptions.LockNotOwnedError):
                 lock.release()
-            except redis.exceptions.LockNotOwnedError:
-                pass  # it expired while we worked; the database row lock still protected us

@@ -53,7 +53,7 @@ class SqlOutbox:
                 sa.update(OutboxMessage)
                 .where(
                     col(OutboxMessage.id) == row.id,
-                    OutboxMessage.status == "pending",
+                    col(OutboxMessage.status) == "pending",
                     sa.or_(
                         col(OutboxMessage.lease_until).is_(None),
                         col(OutboxMessage.lease_until) < moment,
@@ -109,7 +109,9 @@ class SqlOutbox:
         """The learner blocked us: fail everything still queued for them and stop nudges."""
         self.session.execute(
             sa.update(OutboxMessage)
-            .where(col(OutboxMessage.learner_id) == learner_id, OutboxMessage.status == "pending")
+            .where(
+                col(OutboxMessage.learner_id) == learner_id, col(OutboxMessage.status) == "pending"
+            )
             .values(status="failed", lease_until=None, last_error=error[:500])
         )
         self.session.execute(

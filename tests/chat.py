@@ -60,7 +60,11 @@ class ChatLearner:
     def say(self, text: str) -> str:
         """Send text; tap a button instead when the text is a label of the last buttons."""
         choice = self._choice_for(text)
-        event = InboundEvent(EventKind.CHOICE, choice_id=choice) if choice else InboundEvent.text_message(text)
+        event = (
+            InboundEvent(EventKind.CHOICE, choice_id=choice)
+            if choice
+            else InboundEvent.text_message(text)
+        )
         return self.text_of(self.send_event(event))
 
     def tap(self, choice_id: str) -> str:

@@ -106,7 +106,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def make_pau(engine: Engine, course: Course, clock: FixedClock) -> Pau:
     with transaction(engine) as session:
         import_course(session, course=course, now=clock())
-    pau = Pau(settings=Settings(database_url=str(engine.url)), engine=engine, locks=LocalLocks(), clock=clock)
+    pau = Pau(
+        settings=Settings(database_url=str(engine.url)),
+        engine=engine,
+        locks=LocalLocks(),
+        clock=clock,
+    )
     pau.senders["test"] = RecordingSender()
     return pau
 

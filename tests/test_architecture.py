@@ -68,11 +68,15 @@ def test_every_text_the_code_asks_for_is_in_the_english_catalog() -> None:
 def test_a_new_language_is_a_new_file(tmp_path: Path) -> None:
     english = (ROOT / "prompts" / "messages" / "en.yaml").read_text()
     (tmp_path / "en.yaml").write_text(english)
-    (tmp_path / "de.yaml").write_text('ask_name: Wie soll ich dich nennen?\ngreet_name: "Schön, dich kennenzulernen, {{ name }}!"\n')
+    (tmp_path / "de.yaml").write_text(
+        'ask_name: Wie soll ich dich nennen?\ngreet_name: "Schön, dich kennenzulernen, {{ name }}!"\n'
+    )
     german = Catalog("de", tmp_path)
     assert german("ask_name") == "Wie soll ich dich nennen?"
     assert german("greet_name", name="Ada") == "Schön, dich kennenzulernen, Ada!"
-    assert german("help").startswith("Here's what I understand")  # missing keys fall back to English
+    assert german("help").startswith(
+        "Here's what I understand"
+    )  # missing keys fall back to English
     assert Catalog("xx", tmp_path)("ask_name") == "What should I call you?"
 
 

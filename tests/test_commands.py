@@ -49,7 +49,9 @@ EXPECTED = {
 
 @pytest.mark.parametrize("where", STATES)
 @pytest.mark.parametrize("command", sorted(EXPECTED))
-def test_every_global_command_from_every_state(learner: ChatLearner, where: str, command: str) -> None:
+def test_every_global_command_from_every_state(
+    learner: ChatLearner, where: str, command: str
+) -> None:
     reach(learner, where)
     column = 0 if where.startswith("onboarding") else 2 if where == "stopped" else 1
     answer = learner.say(command)
@@ -128,7 +130,9 @@ def test_export_sends_every_kind_of_data_as_json(onboarded: ChatLearner) -> None
 
 
 def test_delete_can_be_cancelled(onboarded: ChatLearner) -> None:
-    onboarded.transcript([("delete", "Are you sure?"), ("No, keep it", ["nothing was deleted", "Continue"])])
+    onboarded.transcript(
+        [("delete", "Are you sure?"), ("No, keep it", ["nothing was deleted", "Continue"])]
+    )
     assert state_of(onboarded.pau) == State.LESSON
 
 

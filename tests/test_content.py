@@ -63,7 +63,10 @@ def test_a_quiz_without_a_correct_option_is_reported(tmp_path: Path) -> None:
     answer_line = line_of(path, "answer: 0")
     edit(path, "answer: 0", "answer: 7")
     [problem] = problems(folder)
-    assert problem == f"{path}:{answer_line}: quiz 'forgetting-curve-1' has no correct option (answer must be an option index)"
+    assert (
+        problem
+        == f"{path}:{answer_line}: quiz 'forgetting-curve-1' has no correct option (answer must be an option index)"
+    )
 
 
 def test_a_missing_field_is_reported(tmp_path: Path) -> None:
@@ -83,16 +86,24 @@ def test_invalid_yaml_and_empty_lessons_are_reported(tmp_path: Path) -> None:
     assert any(p.startswith(f"{path}:") and "invalid YAML" in p for p in problems(folder))
 
 
-def test_pau_content_check_prints_problems_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pau_content_check_prints_problems_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = copy_course(tmp_path)
-    edit(folder / "concepts" / "03-spacing.md", "prerequisites: [forgetting-curve]", "prerequisites: [nope]")
+    edit(
+        folder / "concepts" / "03-spacing.md",
+        "prerequisites: [forgetting-curve]",
+        "prerequisites: [nope]",
+    )
     assert main(["content", "check", str(folder)]) == 1
     assert "03-spacing.md:" in capsys.readouterr().err
     assert main(["content", "check", str(DEMO_COURSE)]) == 0
     assert "ok: science-of-learning: 10 concepts" in capsys.readouterr().out
 
 
-def test_pau_content_import_twice_is_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pau_content_import_twice_is_idempotent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from webhooks.config import get_settings
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
@@ -118,6 +129,8 @@ def test_the_demo_course_is_complete(demo_course: Course) -> None:
         assert concept.explain_back.prompt and len(concept.explain_back.key_points) >= 2
         for item in concept.quiz:
             if item.type is QuizType.MULTIPLE_CHOICE:
-                assert item.correct_index is not None and 0 <= item.correct_index < len(item.options)
+                assert item.correct_index is not None and 0 <= item.correct_index < len(
+                    item.options
+                )
     kinds = {item.type for c in demo_course.concepts for item in c.quiz}
     assert kinds == set(QuizType)

@@ -7,8 +7,8 @@ import asyncio
 import sqlalchemy as sa
 
 from core.delivery import MAX_ATTEMPTS, retry_delay
-from core.events import InboundEvent
 from core.errors import LearnerUnreachable, PermanentDelivery, RetryableDelivery
+from core.events import InboundEvent
 from core.replies import Reply, Text
 from tests.chat import ChatLearner
 from tests.conftest import FixedClock
@@ -27,12 +27,17 @@ class FlakySender:
         self.attempts += 1
         if self.failures:
             raise self.failures.pop(0)
-        self.delivered.append((address, reply.text if isinstance(reply, Text) else type(reply).__name__))
+        self.delivered.append(
+            (address, reply.text if isinstance(reply, Text) else type(reply).__name__)
+        )
 
 
 def statuses(pau: Pau) -> list[tuple[str, int]]:
     with pau.engine.connect() as connection:
-        return [tuple(r) for r in connection.execute(sa.text("SELECT status, attempts FROM outbox ORDER BY id"))]
+        return [
+            tuple(r)
+            for r in connection.execute(sa.text("SELECT status, attempts FROM outbox ORDER BY id"))
+        ]
 
 
 def deliver(pau: Pau) -> None:
@@ -50,7 +55,12 @@ def test_a_rate_limited_message_is_retried_after_retry_after_and_order_is_kept(
 ) -> None:
     sender = FlakySender([RetryableDelivery("429 Too Many Requests", retry_after=5)])
     learner.pau.senders["test"] = sender
-    learner.pau.ingest(channel="test", sender_id="u", platform_message_id="1", event=InboundEvent.text_message("hi"))
+    learner.pau.ingest(
+        channel="test",
+        sender_id="u",
+        platform_message_id="1",
+        event=InboundEvent.text_message("hi"),
+    )
     learner.pau.process_pending()
     deliver(learner.pau)
     assert sender.delivered == []  # the welcome failed; the consent question behind it waits
@@ -67,7 +77,12 @@ def test_a_rate_limited_message_is_retried_after_retry_after_and_order_is_kept(
 def test_server_errors_back_off_then_give_up(learner: ChatLearner, clock: FixedClock) -> None:
     sender = FlakySender([RetryableDelivery("502 Bad Gateway")] * MAX_ATTEMPTS)
     learner.pau.senders["test"] = sender
-    learner.pau.ingest(channel="test", sender_id="u", platform_message_id="1", event=InboundEvent.text_message("hi"))
+    learner.pau.ingest(
+        channel="test",
+        sender_id="u",
+        platform_message_id="1",
+        event=InboundEvent.text_message("hi"),
+    )
     learner.pau.process_pending()
     for _ in range(MAX_ATTEMPTS + 2):
         deliver(learner.pau)
@@ -81,7 +96,12 @@ def test_a_blocked_learner_is_marked_unreachable_and_nothing_more_is_tried(
 ) -> None:
     sender = FlakySender([LearnerUnreachable("Forbidden: bot was blocked by the user")])
     learner.pau.senders["test"] = sender
-    learner.pau.ingest(channel="test", sender_id="u", platform_message_id="1", event=InboundEvent.text_message("hi"))
+    learner.pau.ingest(
+        channel="test",
+        sender_id="u",
+        platform_message_id="1",
+        event=InboundEvent.text_message("hi"),
+    )
     learner.pau.process_pending()
     deliver(learner.pau)
     clock.advance(hours=5)
@@ -95,7 +115,12 @@ def test_a_blocked_learner_is_marked_unreachable_and_nothing_more_is_tried(
 def test_a_permanently_refused_message_does_not_block_the_next(learner: ChatLearner) -> None:
     sender = FlakySender([PermanentDelivery("400 Bad Request: message is too long")])
     learner.pau.senders["test"] = sender
-    learner.pau.ingest(channel="test", sender_id="u", platform_message_id="1", event=InboundEvent.text_message("hi"))
+    learner.pau.ingest(
+        channel="test",
+        sender_id="u",
+        platform_message_id="1",
+        event=InboundEvent.text_message("hi"),
+    )
     learner.pau.process_pending()
     deliver(learner.pau)
     assert [s for s, _ in statuses(learner.pau)] == ["failed", "sent"]

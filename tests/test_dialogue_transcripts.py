@@ -26,7 +26,10 @@ def test_onboarding_asks_one_thing_at_a_time(learner: ChatLearner) -> None:
         [
             ("hi", ["I'm PAU", "privacy", "Is that OK with you?", "Yes, let's go"]),
             ("Yes, let's go", "What should I call you?"),
-            ("Ada", ["Nice to meet you, Ada!", "Which course would you like?", "science of learning"]),
+            (
+                "Ada",
+                ["Nice to meet you, Ada!", "Which course would you like?", "science of learning"],
+            ),
             ("1", "How well do you know this topic already?"),
             ("I know a bit", "When would you like your daily session?"),
             ("7:30pm", "Which time zone are you in?"),
@@ -108,9 +111,13 @@ def test_poll_answers_and_buttons_are_graded_like_typed_answers(onboarded: ChatL
     assert "✅ Right!" in onboarded.text_of(replies)
 
 
-def test_a_stale_button_from_an_old_quiz_does_not_answer_the_open_one(onboarded: ChatLearner) -> None:
+def test_a_stale_button_from_an_old_quiz_does_not_answer_the_open_one(
+    onboarded: ChatLearner,
+) -> None:
     onboarded.say("Continue")
-    replies = onboarded.send_event(InboundEvent(EventKind.CHOICE, choice_id="answer:other-item:0", ref="other-item"))
+    replies = onboarded.send_event(
+        InboundEvent(EventKind.CHOICE, choice_id="answer:other-item:0", ref="other-item")
+    )
     text = onboarded.text_of(replies)
     assert "closed" in text
     assert state_of(onboarded.pau) == State.QUIZ
@@ -120,7 +127,12 @@ def test_a_question_mid_quiz_is_answered_and_the_quiz_resumes(onboarded: ChatLea
     onboarded.say("Continue")
     quiz = next(r for r in onboarded.last_replies if isinstance(r, Quiz))
     onboarded.transcript(
-        [("Why do we forget things so fast after learning them?", ["Good question!", "From the lesson", "Back to where we were"])]
+        [
+            (
+                "Why do we forget things so fast after learning them?",
+                ["Good question!", "From the lesson", "Back to where we were"],
+            )
+        ]
     )
     again = next(r for r in onboarded.last_replies if isinstance(r, Quiz))
     assert again.item_id == quiz.item_id
@@ -131,14 +143,19 @@ def test_a_question_mid_quiz_is_answered_and_the_quiz_resumes(onboarded: ChatLea
 def test_a_question_during_the_lesson_keeps_the_lesson_open(onboarded: ChatLearner) -> None:
     onboarded.transcript(
         [
-            ("what did Ebbinghaus find about relearning?", ["From the lesson", "savings", "Continue"]),
+            (
+                "what did Ebbinghaus find about relearning?",
+                ["From the lesson", "savings", "Continue"],
+            ),
             ("Continue", "Step 2 of 3"),
         ]
     )
 
 
 def test_a_question_outside_the_course_gets_an_honest_answer(onboarded: ChatLearner) -> None:
-    onboarded.transcript([("What is the capital of Mongolia?", ["couldn't find that in the course", "Continue"])])
+    onboarded.transcript(
+        [("What is the capital of Mongolia?", ["couldn't find that in the course", "Continue"])]
+    )
 
 
 def test_unknown_input_gets_a_short_helpful_reply(onboarded: ChatLearner) -> None:
@@ -186,5 +203,7 @@ def test_a_very_long_message_is_handled_not_crashed(onboarded: ChatLearner) -> N
     answer = onboarded.say("why " * 5000)
     assert answer  # answered, and the runner recorded no error
     with transaction(onboarded.pau.engine) as session:
-        errors = session.execute(sa.text("SELECT error FROM inbound_message WHERE error IS NOT NULL")).all()
+        errors = session.execute(
+            sa.text("SELECT error FROM inbound_message WHERE error IS NOT NULL")
+        ).all()
     assert errors == []

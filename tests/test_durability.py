@@ -49,7 +49,12 @@ def test_an_event_stored_before_a_crash_is_processed_after_restart(
 ) -> None:
     path = tmp_path / "crash.db"
     pau = make_pau(fresh_sqlite(path), demo_course, clock)
-    pau.ingest(channel="test", sender_id="u2", platform_message_id="before-crash", event=InboundEvent.text_message("hi"))
+    pau.ingest(
+        channel="test",
+        sender_id="u2",
+        platform_message_id="before-crash",
+        event=InboundEvent.text_message("hi"),
+    )
     # the process dies here: stored and acknowledged, never processed
 
     pau = restart(pau, demo_course, clock, path)
@@ -75,8 +80,12 @@ def test_a_crash_inside_the_transaction_changes_nothing_and_the_event_is_retried
         learner.say("Continue")
     assert state_of(learner.pau) == State.LESSON
     with learner.pau.engine.connect() as connection:
-        pending = connection.execute(sa.text("SELECT count(*) FROM inbound_message WHERE processed_at IS NULL")).scalar()
-        outbox = connection.execute(sa.text("SELECT count(*) FROM outbox WHERE status = 'pending'")).scalar()
+        pending = connection.execute(
+            sa.text("SELECT count(*) FROM inbound_message WHERE processed_at IS NULL")
+        ).scalar()
+        outbox = connection.execute(
+            sa.text("SELECT count(*) FROM outbox WHERE status = 'pending'")
+        ).scalar()
     assert (pending, outbox) == (1, 0)
 
     monkeypatch.setattr(SqlLearnerStore, "save", original_save)
@@ -92,7 +101,9 @@ def test_a_bug_in_the_step_gets_an_apology_and_the_next_message_works(
     monkeypatch.setattr(core.runner, "step", lambda *a: 1 / 0)
     assert "something went wrong on my side" in onboarded.say("Continue")
     with onboarded.pau.engine.connect() as connection:
-        error = connection.execute(sa.text("SELECT error FROM inbound_message WHERE error IS NOT NULL")).scalar()
+        error = connection.execute(
+            sa.text("SELECT error FROM inbound_message WHERE error IS NOT NULL")
+        ).scalar()
     assert error is not None and "ZeroDivisionError" in error
     monkeypatch.setattr(core.runner, "step", real_step)
     assert "Step 2 of 3" in onboarded.say("Continue")
@@ -118,7 +129,9 @@ def test_ten_concurrent_copies_of_one_message_are_stored_once(onboarded: ChatLea
         duplicates = list(pool.map(deliver, range(10)))
     assert duplicates.count(False) == 1
     with onboarded.pau.engine.connect() as connection:
-        lessons = connection.execute(sa.text("SELECT count(*) FROM activity WHERE kind = 'lesson'")).scalar()
+        lessons = connection.execute(
+            sa.text("SELECT count(*) FROM activity WHERE kind = 'lesson'")
+        ).scalar()
     assert lessons == 1
     assert state_of(onboarded.pau) == State.QUIZ
 

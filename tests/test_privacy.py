@@ -20,14 +20,17 @@ def rows_mentioning(engine: Engine, needles: list[str], learner_id: int) -> list
             for row in connection.execute(sa.select(table)).mappings():
                 text = " ".join(str(v) for v in row.values())
                 refers = any(
-                    column.endswith("learner_id") and value == learner_id for column, value in row.items()
+                    column.endswith("learner_id") and value == learner_id
+                    for column, value in row.items()
                 ) or (table.name == "learner" and row["id"] == learner_id)
                 if refers or any(needle in text for needle in needles):
                     found.append(f"{table.name}: {dict(row)}")
     return found
 
 
-def test_delete_leaves_no_row_about_the_learner(engine: Engine, demo_course: Course, clock: FixedClock) -> None:
+def test_delete_leaves_no_row_about_the_learner(
+    engine: Engine, demo_course: Course, clock: FixedClock
+) -> None:
     pau = make_pau(engine, demo_course, clock)
     ada = ChatLearner(pau, "ada-4711", clock)
     bob = ChatLearner(pau, "bob-0815", clock)
@@ -38,10 +41,16 @@ def test_delete_leaves_no_row_about_the_learner(engine: Engine, demo_course: Cou
         learner.say("My secret reflection about spreading out practice")
         learner.say("why does spacing work so well?")
     with engine.connect() as connection:
-        ada_id = connection.execute(sa.text("SELECT id FROM learner WHERE external_id = 'ada-4711'")).scalar_one()
-    assert rows_mentioning(engine, ["ada-4711", "Adelheid"], ada_id)  # the scan does find her before
+        ada_id = connection.execute(
+            sa.text("SELECT id FROM learner WHERE external_id = 'ada-4711'")
+        ).scalar_one()
+    assert rows_mentioning(
+        engine, ["ada-4711", "Adelheid"], ada_id
+    )  # the scan does find her before
 
-    ada.transcript([("delete", "Are you sure?"), ("Yes, delete all", "everything about you is erased")])
+    ada.transcript(
+        [("delete", "Are you sure?"), ("Yes, delete all", "everything about you is erased")]
+    )
 
     assert rows_mentioning(engine, ["ada-4711", "Adelheid"], ada_id) == []
     assert rows_mentioning(engine, ["bob-0815", "Bobby"], -1)  # the other learner is untouched

@@ -27,7 +27,6 @@ CHOICES = [
 ]  # fmt: skip
 
 
-
 @cache
 def demo_course() -> Course:
     return load_course(DEMO_COURSE)
@@ -38,7 +37,9 @@ events = st.one_of(
     st.text(max_size=60).map(InboundEvent.text_message),
     st.sampled_from(CHOICES).map(lambda c: InboundEvent(EventKind.CHOICE, choice_id=c)),
     st.integers(-1, 6).map(lambda i: InboundEvent(EventKind.POLL_ANSWER, option_index=i)),
-    st.sampled_from(["sticker", "voice", "location"]).map(lambda m: InboundEvent(EventKind.UNSUPPORTED, media_type=m)),
+    st.sampled_from(["sticker", "voice", "location"]).map(
+        lambda m: InboundEvent(EventKind.UNSUPPORTED, media_type=m)
+    ),
     st.just(InboundEvent(EventKind.STATUS)),
     st.integers(4001, 9000).map(lambda n: InboundEvent.text_message("why " * (n // 4))),
     st.sampled_from(["/help", "/stop", "/today", "/quiz", "/whatever"]).map(
@@ -64,7 +65,9 @@ def test_random_conversations_never_crash_always_answer_and_stop_works(
                 assert replies, f"no answer to {event}"
             clock.advance(minutes=1)
         with pau.engine.connect() as connection:
-            errors = connection.execute(sa.text("SELECT error FROM inbound_message WHERE error IS NOT NULL")).all()
+            errors = connection.execute(
+                sa.text("SELECT error FROM inbound_message WHERE error IS NOT NULL")
+            ).all()
         assert errors == []
 
         answer = learner.say("STOP")

@@ -30,7 +30,9 @@ from storage.outbox import SqlOutbox
 from tests.conftest import POSTGRES_URL, FixedClock, fresh_postgres, redis_client
 
 
-def _ingest(engine: Engine, clock: FixedClock, message_id: str, text: str = "hi", user: str = "u1") -> int | None:
+def _ingest(
+    engine: Engine, clock: FixedClock, message_id: str, text: str = "hi", user: str = "u1"
+) -> int | None:
     with transaction(engine) as session:
         return ingest(
             session, channel="test", sender_id=user, platform_message_id=message_id,
@@ -41,7 +43,9 @@ def _ingest(engine: Engine, clock: FixedClock, message_id: str, text: str = "hi"
 class TestRepositories:
     """Runs once per backend (the `engine` fixture is parametrised)."""
 
-    def test_inbound_is_unique_per_channel_and_message_id(self, engine: Engine, clock: FixedClock) -> None:
+    def test_inbound_is_unique_per_channel_and_message_id(
+        self, engine: Engine, clock: FixedClock
+    ) -> None:
         first = _ingest(engine, clock, "m-1")
         again = _ingest(engine, clock, "m-1", text="a different body")
         other = _ingest(engine, clock, "m-2")
@@ -73,10 +77,22 @@ class TestRepositories:
             store = SqlLearnerStore(session)
             fresh = store.load(learner_id)
             assert fresh.state is State.CONSENT and not fresh.profile.consented
-            profile = Profile(consented=True, name="Zoë", course_slug="c1", timezone="Asia/Tokyo", nudges=True)
+            profile = Profile(
+                consented=True, name="Zoë", course_slug="c1", timezone="Asia/Tokyo", nudges=True
+            )
             progress = {"a": ConceptProgress(lessons=1, answered=2, correct=1, items_seen=("a-1",))}
-            store.save(learner_id, Snapshot(State.QUIZ, {"plan": [{"kind": "quiz", "item": "a-1"}]}, profile, progress), clock())
-            store.record_activity(learner_id, RecordActivity("quiz", "a", "a-1", correct=True, duration_ms=900), clock())
+            store.save(
+                learner_id,
+                Snapshot(
+                    State.QUIZ, {"plan": [{"kind": "quiz", "item": "a-1"}]}, profile, progress
+                ),
+                clock(),
+            )
+            store.record_activity(
+                learner_id,
+                RecordActivity("quiz", "a", "a-1", correct=True, duration_ms=900),
+                clock(),
+            )
         with transaction(engine) as session:
             loaded = SqlLearnerStore(session).load(learner_id)
         assert loaded.state is State.QUIZ
@@ -84,21 +100,32 @@ class TestRepositories:
         assert loaded.progress == progress
         assert loaded.data["plan"][0]["item"] == "a-1"
 
-    def test_outbox_delivers_in_order_per_address_with_leases(self, engine: Engine, clock: FixedClock) -> None:
+    def test_outbox_delivers_in_order_per_address_with_leases(
+        self, engine: Engine, clock: FixedClock
+    ) -> None:
         with transaction(engine) as session:
             store = SqlLearnerStore(session)
             store.enqueue(Address("test", "a"), None, [Text("a1"), Text("a2")], clock())
-            store.enqueue(Address("test", "b"), None, [Choices("b1", (Option("x", "X"), Option("y", "Y")))], clock())
+            store.enqueue(
+                Address("test", "b"),
+                None,
+                [Choices("b1", (Option("x", "X"), Option("y", "Y")))],
+                clock(),
+            )
         with transaction(engine) as session:
             claimed = SqlOutbox(session).claim_due(clock(), 10, 60)
         assert [(m.address.address, m.reply) for m in claimed] == [
             ("a", Text("a1")), ("b", Choices("b1", (Option("x", "X"), Option("y", "Y")))),
         ]  # fmt: skip
         with transaction(engine) as session:
-            assert SqlOutbox(session).claim_due(clock(), 10, 60) == []  # leased, and a2 waits for a1
+            assert (
+                SqlOutbox(session).claim_due(clock(), 10, 60) == []
+            )  # leased, and a2 waits for a1
             SqlOutbox(session).mark_retry(claimed[0].id, clock() + timedelta(seconds=30), "429")
         with transaction(engine) as session:
-            assert SqlOutbox(session).claim_due(clock(), 10, 60) == []  # a1 not due yet; a2 still waits
+            assert (
+                SqlOutbox(session).claim_due(clock(), 10, 60) == []
+            )  # a1 not due yet; a2 still waits
         clock.advance(seconds=31)
         with transaction(engine) as session:
             again = SqlOutbox(session).claim_due(clock(), 10, 60)
@@ -116,7 +143,11 @@ class TestRepositories:
             assert import_course(session, course=demo_course, now=clock()).outcome == "unchanged"
             session.add(Enrollment(learner_id=_learner(engine, clock, session), course_slug=demo_course.slug,
                                    progress={"spacing": {"lessons": 1}}, enrolled_at=clock()))  # fmt: skip
-        edited = replace(demo_course, title="How to learn anything (2nd edition)", concepts=demo_course.concepts[:-1])
+        edited = replace(
+            demo_course,
+            title="How to learn anything (2nd edition)",
+            concepts=demo_course.concepts[:-1],
+        )
         with transaction(engine) as session:
             result = import_course(session, course=edited, now=clock())
             assert (result.outcome, result.revision) == ("updated", 2)
@@ -135,7 +166,9 @@ def _learner(engine: Engine, clock: FixedClock, session: object) -> int:
     return learner_id_for(session, channel="test", external_id="p1", now=clock())  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_migrations_build_exactly_the_models(backend: str, tmp_path: object) -> None:
     if backend == "postgres":
         fresh_postgres().dispose()
@@ -175,7 +208,9 @@ class TestLocks:
             list(pool.map(work, range(12)))
         assert overlaps[0] == 1
 
-    def test_different_keys_do_not_wait_for_each_other(self, locks: LocalLocks | RedisLocks) -> None:
+    def test_different_keys_do_not_wait_for_each_other(
+        self, locks: LocalLocks | RedisLocks
+    ) -> None:
         with locks.hold("learner:1"):
             started = time.monotonic()
             with locks.hold("learner:2"):

@@ -128,9 +128,8 @@ def _content(action: str, path: Path) -> int:
     with transaction(engine) as session:
         for course in courses:
             result = import_course(session, course=course, now=utcnow())
-            print(
-                f"{result.outcome}: {result.slug} (revision {result.revision}, {result.concepts} concepts)"
-            )
+            revision = f"revision {result.revision}, {result.concepts} concepts"
+            print(f"{result.outcome}: {result.slug} ({revision})")
     engine.dispose()
     return 0
 

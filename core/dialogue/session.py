@@ -104,11 +104,12 @@ def _prompt_for(turn: Turn, activity: Mapping[str, str], first_time: bool) -> li
     concept = course.concept(activity["concept"])
     assert concept is not None
     if kind == "lesson":
-        bubbles: list[Reply] = (
-            [Text(t("lesson_title", title=concept.title))] + [Text(b) for b in concept.lesson]
-            if first_time
-            else []
-        )
+        bubbles: list[Reply] = []
+        if first_time:
+            bubbles = [
+                Text(t("lesson_title", title=concept.title)),
+                *(Text(b) for b in concept.lesson),
+            ]
         return [*bubbles, continue_choices(turn)]
     if kind == "reflection":
         return [Text(t("reflection_prompt", prompt=concept.reflection))]
@@ -288,7 +289,8 @@ def handle_reflection(turn: Turn, event: InboundEvent) -> Transition | None:
 def coverage(answer: str, key_points: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """Key points whose content words mostly appear in the answer, and those that do not."""
     said = set(terms(answer))
-    covered, missed = [], []
+    covered: list[str] = []
+    missed: list[str] = []
     for point in key_points:
         wanted = set(terms(point))
         hits = len(wanted & said)

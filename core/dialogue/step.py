@@ -68,7 +68,9 @@ def _free_text(turn: Turn, event: InboundEvent) -> Transition:
         return turn.stay(
             Text(t("hello", name=turn.snapshot.profile.name)), *commands.where_we_were(turn)
         )
-    if state is State.IDLE and (event.choice_id == "done" or text.lower() in ("done", "done for today")):
+    if state is State.IDLE and (
+        event.choice_id == "done" or text.lower() in ("done", "done for today")
+    ):
         return turn.stay(Text(t("see_you")))
     if event.kind is EventKind.TEXT and (looks_like_question(text) or len(text.split()) >= 4):
         return _answer_question(turn, text)

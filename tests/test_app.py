@@ -1,0 +1,96 @@
+"""`pau serve`: health and readiness, in-process and as a real process; `pau chat` scripted."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from fastapi.testclient import TestClient
+
+from storage.db import make_engine
+from tests.conftest import DEMO_COURSE, ROOT
+from webhooks.app import create_app
+from webhooks.config import Settings
+from webhooks.container import Pau
+
+
+def test_healthz_and_readyz(pau: Pau) -> None:
+    with TestClient(create_app(Settings(), pau=pau, scheduler=False)) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json() == {"ready": True, "database": "ok"}
+
+
+def test_readyz_says_503_when_the_database_is_unreachable(pau: Pau) -> None:
+    pau.engine = make_engine("postgresql://nobody@127.0.0.1:1/none")  # nothing listens on port 1
+    with TestClient(create_app(Settings(), pau=pau, scheduler=False)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "error: OperationalError"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pau_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "webhooks.cli", *args]
+
+
+def test_pau_serve_runs_as_a_real_process(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+        "PAU_LOG_LEVEL": "WARNING",
+    }
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        pau_command("serve", "--port", str(port)), cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, "pau serve did not start within 30 s"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def test_pau_chat_reads_a_scripted_session_from_stdin(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/chat.db",
+        "PAU_LOG_LEVEL": "WARNING",
+    }
+    subprocess.run(
+        pau_command("content", "import", str(DEMO_COURSE)),
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    script = "hi\n1\nSam\n1\n1\n3\nLisbon\n2\n1\nhow does sleep help memory?\nprogress\n"
+    result = subprocess.run(pau_command("chat"), cwd=tmp_path, env=env, input=script, capture_output=True,
+                            text=True, timeout=60, check=True)  # fmt: skip
+    out = result.stdout
+    for expected in ("Is that OK with you?", "Nice to meet you, Sam!", "Europe/Lisbon", "No reminders",
+                     "Step 1 of 3", "Step 2 of 3", "From the lesson", "📊"):  # fmt: skip
+        assert expected in out, f"{expected!r} missing from:\n{out}"
+    assert "Traceback" not in result.stderr
