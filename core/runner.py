@@ -27,6 +27,7 @@ from core.progress import apply_activity
 from core.replies import File, Reply, Text
 
 log = logging.getLogger(__name__)
+NOTHING_PENDING, MORE_WAITING, LAST_ONE = "nothing pending", "more waiting", "last one"
 
 
 class Runner:
@@ -42,24 +43,27 @@ class Runner:
         """Process every pending event of one learner; returns how many were handled."""
         handled = 0
         with self.locks.hold(f"learner:{learner_id}"):
-            while self._process_next(learner_id):
+            while (outcome := self._process_next(learner_id)) is not NOTHING_PENDING:
                 handled += 1
+                if outcome is LAST_ONE:
+                    break
         return handled
 
-    def _process_next(self, learner_id: int) -> bool:
+    def _process_next(self, learner_id: int) -> str:
+        """Handle the oldest pending event, and say whether another one is waiting behind it."""
         try:
             with self.transactions() as store:
                 pending = store.next_pending(learner_id)
                 if pending is None:
-                    return False
+                    return NOTHING_PENDING
                 self._handle(store, learner_id, pending)
-            return True
+                return MORE_WAITING if store.next_pending(learner_id) else LAST_ONE
         except Exception as error:
             log.exception("event for learner %s failed; answering with an apology", learner_id)
             with self.transactions() as store:
                 pending = store.next_pending(learner_id)
                 if pending is None:
-                    return False
+                    return NOTHING_PENDING
                 now = self.clock()
                 snapshot = store.load(learner_id)
                 apology = Text(self.world.catalog_for(snapshot.profile.language)("error_apology"))
@@ -67,7 +71,7 @@ class Runner:
                 store.mark_processed(
                     pending.id, now, error=f"{type(error).__name__}: {error}"[:500]
                 )
-            return True
+            return MORE_WAITING
 
     def _handle(self, store: LearnerStore, learner_id: int, pending: PendingEvent) -> None:
         now = self.clock()

@@ -125,9 +125,13 @@ class SqlLearnerStore:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._enrollments: dict[int, Enrollment | None] = {}
 
     def _learner(self, learner_id: int) -> Learner:
-        return self.session.exec(select(Learner).where(Learner.id == learner_id)).one()
+        learner = self.session.get(Learner, learner_id)  # the session's identity map caches it
+        if learner is None:
+            raise LookupError(f"no learner {learner_id}")
+        return learner
 
     def next_pending(self, learner_id: int) -> PendingEvent | None:
         # Locking the learner row serialises this learner's events across PostgreSQL workers.
@@ -166,9 +170,14 @@ class SqlLearnerStore:
         return Snapshot(State(conversation.state), dict(conversation.data), profile, progress)
 
     def _enrollment(self, learner_id: int) -> Enrollment | None:
-        return self.session.exec(
-            select(Enrollment).where(Enrollment.learner_id == learner_id, col(Enrollment.active))
-        ).first()
+        """The active enrollment, read once per transaction."""
+        if learner_id not in self._enrollments:
+            self._enrollments[learner_id] = self.session.exec(
+                select(Enrollment).where(
+                    Enrollment.learner_id == learner_id, col(Enrollment.active)
+                )
+            ).first()
+        return self._enrollments[learner_id]
 
     def address(self, learner_id: int) -> Address:
         learner = self._learner(learner_id)
@@ -194,11 +203,13 @@ class SqlLearnerStore:
 
     def _save_enrollment(self, learner_id: int, snapshot: Snapshot, now: datetime) -> None:
         slug = snapshot.profile.course_slug
-        enrollment = self.session.exec(
-            select(Enrollment).where(
-                Enrollment.learner_id == learner_id, Enrollment.course_slug == slug
-            )
-        ).first()
+        enrollment = self._enrollment(learner_id)
+        if enrollment is None or enrollment.course_slug != slug:
+            enrollment = self.session.exec(
+                select(Enrollment).where(
+                    Enrollment.learner_id == learner_id, Enrollment.course_slug == slug
+                )
+            ).first()
         if enrollment is None:
             for other in self.session.exec(
                 select(Enrollment).where(Enrollment.learner_id == learner_id)
@@ -209,6 +220,7 @@ class SqlLearnerStore:
         enrollment.active = True
         enrollment.progress = {cid: p.to_dict() for cid, p in snapshot.progress.items()}
         self.session.add(enrollment)
+        self._enrollments[learner_id] = enrollment
 
     def record_activity(self, learner_id: int, activity: RecordActivity, now: datetime) -> None:
         enrollment = self._enrollment(learner_id)
