@@ -25,18 +25,18 @@ from sqlmodel import SQLModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import storage.models  # noqa: E402,F401
-from core.content_loader import load_course  # noqa: E402
-from core.dialogue import Snapshot, State, World, step  # noqa: E402
-from core.dialogue.model import GiveConsent, RecordActivity, UpdateProfile  # noqa: E402
-from core.events import EventKind, InboundEvent  # noqa: E402
-from core.progress import apply_activity  # noqa: E402
-from core.replies import Reply  # noqa: E402
-from storage.content_repo import import_course  # noqa: E402
-from storage.db import make_engine, transaction, utcnow  # noqa: E402
-from storage.locks import LocalLocks  # noqa: E402
-from webhooks.config import Settings  # noqa: E402
-from webhooks.container import Pau  # noqa: E402
+import storage.models  # noqa: F401
+from core.content_loader import load_course
+from core.dialogue import Snapshot, State, World, step
+from core.dialogue.model import GiveConsent, RecordActivity, UpdateProfile
+from core.events import EventKind, InboundEvent
+from core.progress import apply_activity
+from core.replies import Reply
+from storage.content_repo import import_course
+from storage.db import make_engine, transaction, utcnow
+from storage.locks import LocalLocks
+from webhooks.config import Settings
+from webhooks.container import Pau
 
 COURSE = load_course(Path(__file__).resolve().parent.parent / "content" / "science-of-learning")
 SCRIPT: list[InboundEvent] = [
