@@ -34,7 +34,8 @@ def stem(word: str) -> str:
 
 
 def terms(text: str) -> list[str]:
-    return [stem(w) for w in normalize(text).split() if w not in STOPWORDS and len(w) > 1]
+    joined = re.sub(r"(?<=\w)-(?=\w)", "", text)  # "re-reading" and "rereading" are one word
+    return [stem(w) for w in normalize(joined).split() if w not in STOPWORDS and len(w) > 1]
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,28 @@ class CourseIndex:
             if score >= self.MIN_SCORE and (best is None or score > best.score):
                 best = Answer(passage, score)
         return best
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9*\"“])")
+
+
+def excerpt(passage: str, question: str, max_chars: int = 420) -> str:
+    """The sentences of a passage that best match the question, in their original order."""
+    sentences = SENTENCE_END.split(passage)
+    if len(passage) <= max_chars or len(sentences) == 1:
+        return passage
+    query = set(terms(question))
+    ranked = sorted(
+        range(len(sentences)), key=lambda i: (-len(query & set(terms(sentences[i]))), i)
+    )
+    chosen: list[int] = []
+    length = 0
+    for index in ranked:
+        if chosen and length + len(sentences[index]) > max_chars:
+            break
+        chosen.append(index)
+        length += len(sentences[index]) + 1
+    return " ".join(sentences[i] for i in sorted(chosen))
 
 
 @cache

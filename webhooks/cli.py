@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.pau_log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if settings.pau_log_level.upper() != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations are routine noise
     if args.command == "serve":
         return _serve(args.host, args.port, scheduler=not args.no_scheduler)
     if args.command == "worker":

@@ -10,7 +10,7 @@ from core.dialogue.parsing import Command, command_of, is_yes, looks_like_questi
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
 from core.events import MAX_TEXT_CHARS, EventKind, InboundEvent
 from core.replies import Reply, Text
-from core.retrieval import index_for
+from core.retrieval import excerpt, index_for
 
 GREETINGS = {"hi", "hello", "hey", "hallo", "hola", "good morning", "good evening", "yo"}
 
@@ -91,9 +91,8 @@ def _answer_question(turn: Turn, question: str) -> Transition:
     if found is None:
         answer = Text(t("answer_not_found"))
     else:
-        answer = Text(
-            t("answer_from_course", title=found.passage.concept_title, passage=found.passage.text)
-        )
+        passage = excerpt(found.passage.text, question)
+        answer = Text(t("answer_from_course", title=found.passage.concept_title, passage=passage))
     record = RecordActivity(
         "question", concept_id=found.passage.concept_id if found else "", response=question
     )
