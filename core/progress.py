@@ -8,6 +8,8 @@ from datetime import datetime
 
 from core.content import Course
 from core.dialogue.model import ConceptProgress, RecordActivity
+from core.mastery import EXPLAIN_WEIGHT, MASTERED, QUIZ_WEIGHT
+from core.motivation import MotivationState, current_streak, local_day
 from core.texts import Catalog
 
 BAR_WIDTH = 10
@@ -33,17 +35,16 @@ def apply_activity(
             answered=current.answered + 1,
             correct=current.correct + (1 if activity.correct else 0),
             items_seen=seen,
+            mastery=current.mastery.with_evidence(
+                1.0 if activity.correct else 0.0, QUIZ_WEIGHT, now
+            ),
+        )
+    elif activity.kind == "explain_back" and activity.score is not None:
+        current = replace(
+            current, mastery=current.mastery.with_evidence(activity.score, EXPLAIN_WEIGHT, now)
         )
     updated[activity.concept_id] = current
     return updated
-
-
-def concept_score(progress: ConceptProgress | None) -> float:
-    """A rough 0..1 progress figure: reading the lesson, then quiz accuracy (smoothed)."""
-    if progress is None or (progress.lessons == 0 and progress.answered == 0):
-        return 0.0
-    accuracy = (progress.correct + 1) / (progress.answered + 2)
-    return min(1.0, 0.3 + 0.7 * accuracy * min(progress.answered, 3) / 3)
 
 
 def bar(value: float) -> str:
@@ -51,22 +52,42 @@ def bar(value: float) -> str:
     return "▓" * filled + "░" * (BAR_WIDTH - filled)
 
 
-def render_progress(course: Course, progress: Mapping[str, ConceptProgress], t: Catalog) -> str:
-    rows = []
-    for concept in course.concepts:
-        entry = progress.get(concept.id)
-        if entry is None:
-            continue
-        score = concept_score(entry)
-        rows.append({"title": concept.title, "bar": bar(score), "percent": round(score * 100)})
-    answered = sum(p.answered for p in progress.values())
-    correct = sum(p.correct for p in progress.values())
+def mastery_by_concept(
+    course: Course, progress: Mapping[str, ConceptProgress], now: datetime
+) -> list[tuple[str, float]]:
+    """(title, mastery now) for every concept of the course, in course order."""
+    return [
+        (c.title, progress[c.id].mastery.mastery(now) if c.id in progress else 0.0)
+        for c in course.concepts
+    ]
+
+
+def render_progress(
+    course: Course,
+    progress: Mapping[str, ConceptProgress],
+    motivation: MotivationState,
+    due: int,
+    t: Catalog,
+    now: datetime,
+    timezone: str,
+) -> str:
+    """Per-concept mastery as text bars (studied concepts only), streak, XP and what is due."""
+    rows = [
+        {"title": c.title, "bar": bar(m), "percent": round(m * 100), "mastered": m >= MASTERED}
+        for c in course.concepts
+        if c.id in progress
+        for m in [progress[c.id].mastery.mastery(now)]
+    ]
     return t(
         "progress",
         course=course.title,
         rows=rows,
-        studied=len(rows),
         total=len(course.concepts),
-        answered=answered,
-        correct=correct,
+        mastered=sum(1 for r in rows if r["mastered"]),
+        not_started=len(course.concepts) - len(rows),
+        streak=current_streak(motivation, local_day(now, timezone)),
+        freezes=motivation.freezes,
+        xp=motivation.xp,
+        badges=len(motivation.badges),
+        due=due,
     )

@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from core.dialogue import Snapshot, World, step
+from core.dialogue import World, step
 from core.dialogue.model import (
     DeleteLearner,
     ExportData,
@@ -23,7 +23,6 @@ from core.dialogue.model import (
     UpdateProfile,
 )
 from core.ports import Clock, LearnerStore, Locks, PendingEvent, Transactions
-from core.progress import apply_activity
 from core.replies import File, Reply, Text
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,7 @@ class Runner:
                 if pending is None:
                     return NOTHING_PENDING
                 now = self.clock()
-                snapshot = store.load(learner_id)
+                snapshot = store.load(learner_id, now)
                 apology = Text(self.world.catalog_for(snapshot.profile.language)("error_apology"))
                 store.enqueue(store.address(learner_id), learner_id, [apology], now)
                 store.mark_processed(
@@ -75,9 +74,9 @@ class Runner:
 
     def _handle(self, store: LearnerStore, learner_id: int, pending: PendingEvent) -> None:
         now = self.clock()
-        snapshot = store.load(learner_id)
+        snapshot = store.load(learner_id, now)
         transition = step(snapshot, pending.event, now, self.world)
-        profile, progress = snapshot.profile, dict(snapshot.progress)
+        profile = snapshot.profile
         replies: list[Reply] = list(transition.replies)
         address = store.address(learner_id)
         for effect in transition.effects:
@@ -87,7 +86,8 @@ class Runner:
                 profile = replace(profile, **dict(effect.changes))
             elif isinstance(effect, RecordActivity):
                 store.record_activity(learner_id, effect, now)
-                progress = apply_activity(progress, effect, now)
+                if effect.kind == "quiz":
+                    store.review(learner_id, effect, now)
             elif isinstance(effect, ExportData):
                 replies.append(export_file(store.export(learner_id)))
             elif isinstance(effect, DeleteLearner | ForgetLearner):
@@ -95,7 +95,16 @@ class Runner:
                 store.mark_processed(pending.id, now, scrub=True)
                 store.enqueue(address, None, replies, now)
                 return
-        store.save(learner_id, Snapshot(transition.state, transition.data, profile, progress), now)
+        learning = transition.learning
+        saved = replace(snapshot, state=transition.state, data=transition.data, profile=profile)
+        if learning is not None:
+            saved = replace(
+                saved,
+                progress=learning.progress,
+                stats=learning.stats,
+                motivation=learning.motivation,
+            )
+        store.save(learner_id, saved, now)
         store.enqueue(address, learner_id, replies, now)
         store.mark_processed(pending.id, now, scrub=not profile.consented)
 

@@ -6,15 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from core.dialogue.model import ConceptProgress, Profile, RecordActivity, Snapshot
+from core.dialogue.model import ConceptProgress, LearningStats, Profile, RecordActivity, Snapshot
 from core.dialogue.states import State
 from core.events import InboundEvent
+from core.motivation import MotivationState
 from core.ports import Address, PendingEvent
 from core.replies import Reply, reply_to_dict
+from core.review import ReviewScheduler
 from storage.db import from_db, to_db
 from storage.models import (
     Activity,
@@ -25,6 +28,7 @@ from storage.models import (
     OutboxMessage,
 )
 from storage.privacy import delete_learner, export_learner
+from storage.review_cards import due_reviews, record_review
 
 LEARNER_TABLE: sa.Table = Learner.__table__  # type: ignore[attr-defined]
 INBOUND_TABLE: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
@@ -123,8 +127,9 @@ def learners_with_pending(session: Session, *, limit: int = 100) -> list[int]:
 class SqlLearnerStore:
     """Implements core.ports.LearnerStore on a session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, desired_retention: float = 0.9) -> None:
         self.session = session
+        self.desired_retention = desired_retention
         self._enrollments: dict[int, Enrollment | None] = {}
 
     def _learner(self, learner_id: int) -> Learner:
@@ -152,7 +157,7 @@ class SqlLearnerStore:
             return None
         return PendingEvent(row.id, InboundEvent.from_dict(row.payload), from_db(row.received_at))
 
-    def load(self, learner_id: int) -> Snapshot:
+    def load(self, learner_id: int, now: datetime) -> Snapshot:
         learner = self._learner(learner_id)
         conversation = self.session.get(Conversation, learner_id)
         enrollment = self._enrollment(learner_id)
@@ -165,9 +170,33 @@ class SqlLearnerStore:
             cid: ConceptProgress.from_dict(value)
             for cid, value in (enrollment.progress if enrollment else {}).items()
         }
-        if conversation is None:
-            return Snapshot(State.CONSENT, {}, profile, progress)
-        return Snapshot(State(conversation.state), dict(conversation.data), profile, progress)
+        return Snapshot(
+            state=State(conversation.state) if conversation else State.CONSENT,
+            data=dict(conversation.data) if conversation else {},
+            profile=profile,
+            progress=progress,
+            stats=LearningStats.from_dict(enrollment.stats if enrollment else {}),
+            motivation=MotivationState.from_dict(learner.motivation or {}),
+            due_reviews=due_reviews(self.session, learner_id=learner_id, now=now,
+                                    scheduler=self.scheduler(learner_id)),
+        )  # fmt: skip
+
+    def scheduler(self, learner_id: int) -> ReviewScheduler:
+        """The learner's FSRS scheduler: their own fitted parameters, or the defaults."""
+        learner = self._learner(learner_id)
+        zone = ZoneInfo(learner.timezone or "UTC")  # study days roll over at 04:00 local time
+        return ReviewScheduler(learner.fsrs_parameters, self.desired_retention, zone=zone)
+
+    def review(self, learner_id: int, activity: RecordActivity, now: datetime) -> None:
+        """Update the FSRS card of a quiz item after an answer (a new card on first sight)."""
+        if not activity.item_id or activity.correct is None:
+            return
+        enrollment = self._enrollment(learner_id)
+        record_review(
+            self.session, learner_id=learner_id, activity=activity, now=now,
+            course_slug=enrollment.course_slug if enrollment else "",
+            scheduler=self.scheduler(learner_id),
+        )  # fmt: skip
 
     def _enrollment(self, learner_id: int) -> Enrollment | None:
         """The active enrollment, read once per transaction."""
@@ -190,6 +219,7 @@ class SqlLearnerStore:
             learner.consented_at = to_db(now)
         for name in PROFILE_FIELDS:
             setattr(learner, name, getattr(profile, name))
+        learner.motivation = snapshot.motivation.to_dict()
         self.session.add(learner)
         conversation = self.session.get(Conversation, learner_id) or Conversation(
             learner_id=learner_id, state=snapshot.state, updated_at=to_db(now)
@@ -219,6 +249,7 @@ class SqlLearnerStore:
             enrollment = Enrollment(learner_id=learner_id, course_slug=slug, enrolled_at=to_db(now))
         enrollment.active = True
         enrollment.progress = {cid: p.to_dict() for cid, p in snapshot.progress.items()}
+        enrollment.stats = snapshot.stats.to_dict()
         self.session.add(enrollment)
         self._enrollments[learner_id] = enrollment
 

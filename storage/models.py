@@ -33,6 +33,11 @@ class Learner(SQLModel, table=True):
     unreachable: bool = False
     created_at: datetime
     last_inbound_at: datetime | None = None
+    motivation: dict[str, Any] = _json_column()  # core.motivation.MotivationState
+    fsrs_parameters: list[float] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON, nullable=True)
+    )
+    fsrs_fit_reviews: int = 0  # how many reviews the last parameter fit looked at
 
 
 class Conversation(SQLModel, table=True):
@@ -93,6 +98,7 @@ class Enrollment(SQLModel, table=True):
     course_slug: str = Field(max_length=64)
     active: bool = True
     progress: dict[str, Any] = _json_column()  # concept id -> ConceptProgress.to_dict()
+    stats: dict[str, Any] = _json_column()  # core.dialogue.model.LearningStats
     enrolled_at: datetime
 
 
@@ -140,3 +146,23 @@ class ConceptRecord(SQLModel, table=True):
     title: str = Field(max_length=200)
     body: dict[str, Any] = _json_column()
     retired: bool = False  # removed from the course folder; kept so progress still resolves
+
+
+class ReviewCardRecord(SQLModel, table=True):
+    """One FSRS card per learner and quiz item; `due` is indexed so due reviews are cheap."""
+
+    __tablename__ = "review_card"
+    __table_args__ = (sa.Index("ix_review_card_due", "learner_id", "due"),)
+
+    learner_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("learner.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    item_id: str = Field(primary_key=True, max_length=64)
+    course_slug: str = Field(max_length=64)
+    concept_id: str = Field(max_length=64)
+    fsrs_state: dict[str, Any] = _json_column()
+    due: datetime
+    reviews: int = 0
+    updated_at: datetime

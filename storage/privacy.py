@@ -14,6 +14,7 @@ from storage.models import (
     InboundMessage,
     Learner,
     OutboxMessage,
+    ReviewCardRecord,
 )
 
 
@@ -32,6 +33,12 @@ def export_learner(session: Session, *, learner_id: int) -> dict[str, Any]:
         "conversation": conversation.model_dump(mode="json") if conversation else None,
         "enrollments": _rows(session, Enrollment, learner_id),
         "activities": _rows(session, Activity, learner_id),
+        "review_cards": [
+            row.model_dump(mode="json")
+            for row in session.exec(
+                select(ReviewCardRecord).where(ReviewCardRecord.learner_id == learner_id)
+            )
+        ],
         "messages_received": _rows(session, InboundMessage, learner_id),
         "messages_sent": _rows(session, OutboxMessage, learner_id),
     }
@@ -44,6 +51,6 @@ def delete_learner(session: Session, *, learner_id: int) -> None:
         .where(col(InboundMessage.learner_id) == learner_id)
         .values(learner_id=None, payload={})
     )
-    for model in (OutboxMessage, Activity, Enrollment, Conversation):
+    for model in (OutboxMessage, Activity, Enrollment, Conversation, ReviewCardRecord):
         session.execute(sa.delete(model).where(col(model.learner_id) == learner_id))
     session.execute(sa.delete(Learner).where(col(Learner.id) == learner_id))

@@ -82,7 +82,7 @@ def test_first_session_is_lesson_then_quiz_then_reflection(onboarded: ChatLearne
         [
             (right, ["✅ Right!", "Step 3 of 3", "💭"]),
             ("I review notes the evening after a training, and forget most of it by Friday.", [
-                "Thanks for reflecting", "today's three done, Ada", "Quiz: 1/1 right", "One more round",
+                "Thanks for reflecting", "today's session done, Ada", "Quiz: 1/1 right", "1-day streak", "One more round",
             ]),
         ]
     )  # fmt: skip

@@ -15,9 +15,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 from core.content import Course
-from core.dialogue.model import ConceptProgress, Profile, RecordActivity, Snapshot
+from core.dialogue.model import ConceptProgress, LearningStats, Profile, RecordActivity, Snapshot
 from core.dialogue.states import State
 from core.events import InboundEvent
+from core.mastery import MasteryState
+from core.motivation import MotivationState
 from core.ports import Address
 from core.replies import Choices, Option, Text
 from storage.content_repo import import_course, load_courses
@@ -75,30 +77,49 @@ class TestRepositories:
         with transaction(engine) as session:
             [learner_id] = learners_with_pending(session)
             store = SqlLearnerStore(session)
-            fresh = store.load(learner_id)
+            fresh = store.load(learner_id, clock())
             assert fresh.state is State.CONSENT and not fresh.profile.consented
             profile = Profile(
                 consented=True, name="Zoë", course_slug="c1", timezone="Asia/Tokyo", nudges=True
             )
-            progress = {"a": ConceptProgress(lessons=1, answered=2, correct=1, items_seen=("a-1",))}
-            store.save(
-                learner_id,
-                Snapshot(
-                    State.QUIZ, {"plan": [{"kind": "quiz", "item": "a-1"}]}, profile, progress
-                ),
-                clock(),
+            mastery = MasteryState().with_evidence(1.0, 1.0, clock())
+            progress = {
+                "a": ConceptProgress(
+                    lessons=1, answered=2, correct=1, items_seen=("a-1",), mastery=mastery
+                )
+            }
+            stats = LearningStats(recent_results=(True, False), last_kind="check",
+                                  last_done_at={"check": clock().isoformat()}, goal="b")  # fmt: skip
+            motivation = MotivationState(
+                xp=42,
+                streak=3,
+                best_streak=5,
+                last_active_day=clock().date(),
+                badges=("first_lesson",),
             )
-            store.record_activity(
-                learner_id,
-                RecordActivity("quiz", "a", "a-1", correct=True, duration_ms=900),
-                clock(),
+            snapshot = Snapshot(
+                State.QUIZ,
+                {"plan": [{"kind": "check", "item": "a-1"}]},
+                profile,
+                progress,
+                stats,
+                motivation,
             )
+            store.save(learner_id, snapshot, clock())
+            answer = RecordActivity("quiz", "a", "a-1", correct=True, duration_ms=900)
+            store.record_activity(learner_id, answer, clock())
+            store.review(learner_id, answer, clock())
         with transaction(engine) as session:
-            loaded = SqlLearnerStore(session).load(learner_id)
+            loaded = SqlLearnerStore(session).load(learner_id, clock())
+            later = SqlLearnerStore(session).load(learner_id, clock() + timedelta(days=60))
         assert loaded.state is State.QUIZ
         assert loaded.profile == replace(profile, language="en")
         assert loaded.progress == progress
+        assert (loaded.stats, loaded.motivation) == (stats, motivation)
         assert loaded.data["plan"][0]["item"] == "a-1"
+        assert loaded.due_reviews == ()  # answered right just now: not due
+        [due] = later.due_reviews
+        assert (due.item_id, due.concept_id) == ("a-1", "a") and 0 < due.retrievability < 0.9
 
     def test_outbox_delivers_in_order_per_address_with_leases(
         self, engine: Engine, clock: FixedClock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     pau_base_url: str = "http://localhost:8000"
     pau_content_dir: str = "content"
     pau_log_level: str = "INFO"
+    pau_desired_retention: float = Field(default=0.9, gt=0.5, lt=1.0)
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"

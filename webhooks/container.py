@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import redis
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ from core.delivery import Dispatcher
 from core.dialogue import World
 from core.events import InboundEvent
 from core.ports import Clock, Locks, Sender
+from core.review import MIN_REVIEWS_FOR_OPTIMISATION, fit_learner_parameters
 from core.runner import Runner
 from storage import learner_store
 from storage.content_repo import load_courses
@@ -24,7 +26,9 @@ from storage.db import make_engine, transaction, utcnow
 from storage.learner_store import Ingested, SqlLearnerStore
 from storage.locks import LocalLocks, RedisLocks
 from storage.migrate import upgrade
+from storage.models import Learner
 from storage.outbox import SqlOutbox
+from storage.review_cards import learners_due_for_refit, review_history, save_parameters
 from webhooks.config import Settings
 
 log = logging.getLogger(__name__)
@@ -49,7 +53,7 @@ class Pau:
     @contextmanager
     def _learner_store(self) -> Iterator[SqlLearnerStore]:
         with transaction(self.engine) as session:
-            yield SqlLearnerStore(session)
+            yield SqlLearnerStore(session, desired_retention=self.settings.pau_desired_retention)
 
     @contextmanager
     def _outbox(self) -> Iterator[SqlOutbox]:
@@ -84,6 +88,27 @@ class Pau:
         with transaction(self.engine) as session:
             learner_ids = learner_store.learners_with_pending(session, limit=limit)
         return sum(self.runner.process_learner(learner_id) for learner_id in learner_ids)
+
+    def refit_review_parameters(self) -> int:
+        """Fit FSRS parameters for learners with enough new history; keep them only if better."""
+        with transaction(self.engine) as session:
+            learner_ids = learners_due_for_refit(session, min_reviews=MIN_REVIEWS_FOR_OPTIMISATION)
+        for learner_id in learner_ids:
+            with transaction(self.engine) as session:
+                history = review_history(session, learner_id=learner_id)
+                learner = session.get(Learner, learner_id)
+                zone = ZoneInfo(learner.timezone if learner and learner.timezone else "UTC")
+            choice = fit_learner_parameters(history, zone=zone)
+            log.info("learner %s: FSRS parameters %s (%s)", learner_id,
+                     "fitted" if choice.parameters else "default", choice.reason)  # fmt: skip
+            with transaction(self.engine) as session:
+                save_parameters(
+                    session,
+                    learner_id=learner_id,
+                    parameters=choice.parameters,
+                    reviews=len(history),
+                )
+        return len(learner_ids)
 
     async def work_once(self) -> int:
         handled = await asyncio.to_thread(self.process_pending)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from core.chart import progress_chart
+from core.curriculum import path_to
 from core.dialogue import onboarding, session
 from core.dialogue.model import (
     DeleteLearner,
     ExportData,
     ForgetLearner,
+    Learning,
     Transition,
     Turn,
     UpdateProfile,
 )
 from core.dialogue.parsing import Command
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
-from core.progress import render_progress
-from core.replies import Choices, Option, Reply, Text
+from core.progress import mastery_by_concept, render_progress
+from core.replies import Choices, Image, Option, Reply, Text
 
 
 def menu(turn: Turn) -> Choices:
@@ -94,16 +99,53 @@ def handle(turn: Turn, command: Command) -> Transition:
     if course is None:
         return turn.stay(Text(t("no_course")))
     if command is Command.PROGRESS:
-        progress = Text(render_progress(course, snapshot.progress, t))
-        return turn.stay(progress, *(where_we_were(turn) if state in ACTIVITIES else []))
+        return turn.stay(
+            *progress_replies(turn), *(where_we_were(turn) if state in ACTIVITIES else [])
+        )
+    if command is Command.GOAL:
+        return turn.stay(goal_choices(turn))
     if command is Command.ASK:
         return turn.stay(Text(t("ask_hint")))
     if state in ACTIVITIES and command in (Command.TODAY, Command.START):
         return turn.stay(Text(t("session_in_progress")), *session.reprompt(turn))
     if command is Command.QUIZ:
-        return session.start(turn, session.quiz_only_plan(course, snapshot.progress))
+        return session.start(turn, session.one_quiz(turn))
     # START, TODAY, MORE: a new session of today's three.
-    return session.start(turn, session.plan_session(course, snapshot.progress))
+    return session.start(turn, session.todays_three(turn))
+
+
+def progress_replies(turn: Turn) -> list[Reply]:
+    """The progress text and, for channels that show images, the same as a chart."""
+    snapshot, course, t = turn.snapshot, turn.course, turn.t
+    assert course is not None
+    text = render_progress(
+        course, snapshot.progress, snapshot.motivation, len(snapshot.due_reviews), t, turn.now,
+        snapshot.profile.timezone,
+    )  # fmt: skip
+    studied = [(title, m) for title, m in mastery_by_concept(course, snapshot.progress, turn.now)]
+    subtitle = t("chart_subtitle", xp=snapshot.motivation.xp, streak=snapshot.motivation.streak)
+    png = progress_chart(course.title, studied, subtitle)
+    return [Text(text), Image(png, t("chart_caption"))]
+
+
+def goal_choices(turn: Turn) -> Choices:
+    course = turn.course
+    assert course is not None
+    options = tuple(Option(f"goal:{c.id}", c.title[:60]) for c in course.concepts[:10])
+    return Choices(turn.t("goal_prompt"), options)
+
+
+def set_goal(turn: Turn, concept_id: str) -> Transition:
+    course, snapshot = turn.course, turn.snapshot
+    concept = course.concept(concept_id) if course else None
+    if course is None or concept is None:
+        return turn.stay(Text(turn.t("didnt_catch")), goal_choices(turn))
+    path = [course.concept(cid) for cid in path_to(course, concept_id, snapshot.progress, turn.now)]
+    titles = [c.title for c in path if c is not None]
+    stats = replace(snapshot.stats, goal=concept_id)
+    learning = Learning(snapshot.progress, stats, snapshot.motivation)
+    reply = Text(turn.t("goal_set", title=concept.title, path=titles))
+    return replace(turn.stay(reply, *where_we_were(turn)), learning=learning)
 
 
 def handle_delete_confirmation(turn: Turn, confirmed: bool) -> Transition:

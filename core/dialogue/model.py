@@ -9,6 +9,8 @@ from typing import Any
 
 from core.content import Course
 from core.dialogue.states import State
+from core.mastery import MasteryState
+from core.motivation import MotivationState
 from core.replies import Reply
 from core.texts import Catalog
 
@@ -34,6 +36,7 @@ class ConceptProgress:
     correct: int = 0
     items_seen: tuple[str, ...] = ()
     last_studied: str = ""  # ISO timestamp
+    mastery: MasteryState = field(default_factory=MasteryState)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,7 @@ class ConceptProgress:
             "correct": self.correct,
             "items_seen": list(self.items_seen),
             "last_studied": self.last_studied,
+            "mastery": self.mastery.to_dict(),
         }
 
     @staticmethod
@@ -52,7 +56,42 @@ class ConceptProgress:
             correct=int(data.get("correct", 0)),
             items_seen=tuple(data.get("items_seen", ())),
             last_studied=str(data.get("last_studied", "")),
+            mastery=MasteryState.from_dict(dict(data.get("mastery") or {})),
         )
+
+
+@dataclass(frozen=True)
+class LearningStats:
+    """What the planner needs beyond per-concept progress, kept per enrollment."""
+
+    recent_results: tuple[bool, ...] = ()  # the last quiz outcomes, oldest first
+    last_kind: str = ""  # the kind of the last completed activity
+    last_done_at: Mapping[str, str] = field(default_factory=dict)  # kind -> ISO time
+    goal: str = ""  # a concept the learner chose to work towards
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recent_results": list(self.recent_results),
+            "last_kind": self.last_kind,
+            "last_done_at": dict(self.last_done_at),
+            "goal": self.goal,
+        }
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> LearningStats:
+        return LearningStats(
+            recent_results=tuple(bool(r) for r in data.get("recent_results", ())),
+            last_kind=str(data.get("last_kind", "")),
+            last_done_at=dict(data.get("last_done_at", {})),
+            goal=str(data.get("goal") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class DueReview:
+    item_id: str
+    concept_id: str
+    retrievability: float
 
 
 @dataclass(frozen=True)
@@ -63,6 +102,9 @@ class Snapshot:
     data: Mapping[str, Any] = field(default_factory=dict)  # the dialogue's scratch pad
     profile: Profile = field(default_factory=Profile)
     progress: Mapping[str, ConceptProgress] = field(default_factory=dict)
+    stats: LearningStats = field(default_factory=LearningStats)
+    motivation: MotivationState = field(default_factory=MotivationState)
+    due_reviews: tuple[DueReview, ...] = ()  # due now, lowest retrievability first
 
     def with_data(self, **changes: Any) -> Snapshot:
         return replace(self, data={**self.data, **changes})
@@ -122,11 +164,21 @@ Effect = GiveConsent | ForgetLearner | UpdateProfile | RecordActivity | ExportDa
 
 
 @dataclass(frozen=True)
+class Learning:
+    """The learner's learning record after a step: progress, planner stats, motivation."""
+
+    progress: Mapping[str, ConceptProgress]
+    stats: LearningStats
+    motivation: MotivationState
+
+
+@dataclass(frozen=True)
 class Transition:
     state: State
     data: Mapping[str, Any]
     replies: tuple[Reply, ...] = ()
     effects: tuple[Effect, ...] = ()
+    learning: Learning | None = None  # None: unchanged
 
     def then(self, *replies: Reply, effects: tuple[Effect, ...] = ()) -> Transition:
         return replace(self, replies=self.replies + replies, effects=self.effects + effects)

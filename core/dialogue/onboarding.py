@@ -150,5 +150,5 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
     done = Text(t("onboarding_done", name=turn.snapshot.profile.name, nudges=nudges))
     if course is None:
         return turn.go(State.IDLE, done, Text(t("no_course")))
-    plan = session.plan_session(course, turn.snapshot.progress)
+    plan = session.todays_three(turn)
     return session.start(turn, plan, done).then(effects=(UpdateProfile({"nudges": nudges}),))

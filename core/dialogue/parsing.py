@@ -26,6 +26,7 @@ class Command(StrEnum):
     EXPORT = "export"
     DELETE = "delete"
     MORE = "more"
+    GOAL = "goal"
 
 
 ALIASES = {
@@ -37,6 +38,8 @@ ALIASES = {
     "lesson": Command.TODAY,
     "one more": Command.MORE,
     "continue learning": Command.MORE,
+    "topic": Command.GOAL,
+    "topics": Command.GOAL,
 }
 
 YES = {

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from core.content import Concept, Course, QuizItem, normalize
-from core.dialogue.model import ConceptProgress, RecordActivity, Transition, Turn
+from core import planner
+from core.content import QuizItem, normalize
+from core.dialogue.model import RecordActivity, Transition, Turn
 from core.dialogue.parsing import looks_like_question
 from core.dialogue.states import State
 from core.events import EventKind, InboundEvent
+from core.learning import learn
+from core.planner import PlannerInput
 from core.replies import Choices, Option, Quiz, Reply, Text
 from core.retrieval import terms
 
 ACTIVITY_STATES = {
     "lesson": State.LESSON,
-    "quiz": State.QUIZ,
+    "review": State.QUIZ,
+    "check": State.QUIZ,
     "reflection": State.REFLECTION,
     "explain": State.EXPLAIN,
 }
@@ -25,47 +30,30 @@ SKIP_WORDS = {"skip", "pass", "next", "i don t know", "dont know", "don t know",
 SESSION_KEYS = ("plan", "index", "asked_at", "session_answered", "session_correct")
 
 
-def pick_item(concept: Concept, progress: ConceptProgress | None) -> QuizItem:
-    seen = progress.items_seen if progress else ()
-    unseen = [item for item in concept.quiz if item.id not in seen]
-    if unseen:
-        return unseen[0]
-    answered = progress.answered if progress else 0
-    return concept.quiz[answered % len(concept.quiz)]
-
-
-def plan_session(course: Course, progress: Mapping[str, ConceptProgress]) -> list[dict[str, str]]:
-    """Three activities: the next lesson with a quiz and a prompt, or reviews once all is done."""
-    studied = {cid for cid, p in progress.items() if p.lessons > 0}
-    concept = course.next_lesson(studied)
-    if concept is not None:
-        third = "reflection" if len(studied) % 2 == 0 else "explain"
-        return [
-            {"kind": "lesson", "concept": concept.id},
-            {"kind": "quiz", "item": pick_item(concept, progress.get(concept.id)).id},
-            {"kind": third, "concept": concept.id},
-        ]
-    ranked = sorted(
-        (c for c in course.concepts if c.quiz),
-        key=lambda c: (
-            (progress[c.id].correct + 1) / (progress[c.id].answered + 2) if c.id in progress else 0,
-            progress[c.id].last_studied if c.id in progress else "",
-        ),
+def planner_input(turn: Turn) -> PlannerInput:
+    snapshot = turn.snapshot
+    assert turn.course is not None
+    last_done_at = {
+        kind: datetime.fromisoformat(moment) for kind, moment in snapshot.stats.last_done_at.items()
+    }
+    return PlannerInput(
+        now=turn.now,
+        course=turn.course,
+        progress=snapshot.progress,
+        due_reviews=snapshot.due_reviews,
+        recent_results=snapshot.stats.recent_results,
+        last_kind=snapshot.stats.last_kind,
+        last_done_at=last_done_at,
+        goal=snapshot.stats.goal or None,
     )
-    weakest, second = ranked[0], ranked[1 % len(ranked)]
-    return [
-        {"kind": "quiz", "item": pick_item(weakest, progress.get(weakest.id)).id},
-        {"kind": "explain", "concept": weakest.id},
-        {"kind": "quiz", "item": pick_item(second, progress.get(second.id)).id},
-    ]
 
 
-def quiz_only_plan(course: Course, progress: Mapping[str, ConceptProgress]) -> list[dict[str, str]]:
-    """One quick quiz on something already studied (or the first concept)."""
-    studied = [c for c in course.concepts if c.id in progress and c.quiz]
-    concept = min(studied, key=lambda c: progress[c.id].last_studied) if studied else None
-    concept = concept or next(c for c in course.concepts if c.quiz)
-    return [{"kind": "quiz", "item": pick_item(concept, progress.get(concept.id)).id}]
+def todays_three(turn: Turn) -> list[dict[str, str]]:
+    return planner.plan_session(planner_input(turn))
+
+
+def one_quiz(turn: Turn) -> list[dict[str, str]]:
+    return planner.quick_quiz(planner_input(turn))
 
 
 def _session_data(turn: Turn) -> dict[str, Any]:
@@ -73,6 +61,10 @@ def _session_data(turn: Turn) -> dict[str, Any]:
 
 
 def start(turn: Turn, plan: list[dict[str, str]], *intro: Reply) -> Transition:
+    if not plan:
+        return Transition(
+            State.IDLE, _session_data(turn), (*intro, Text(turn.t("nothing_planned")))
+        )
     data = {**_session_data(turn), "plan": plan, "session_answered": 0, "session_correct": 0}
     return present(turn, data, 0, intro)
 
@@ -94,7 +86,7 @@ def _prompt_for(turn: Turn, activity: Mapping[str, str], first_time: bool) -> li
     t = turn.t
     assert course is not None
     kind = activity["kind"]
-    if kind == "quiz":
+    if kind in ("review", "check"):
         item = course.quiz_item(activity["item"])
         assert item is not None
         replies: list[Reply] = [quiz_reply(item)]
@@ -150,8 +142,16 @@ def finish(turn: Turn, data: dict[str, Any], intro: tuple[Reply, ...] | list[Rep
     t = turn.t
     answered = int(data.get("session_answered", 0))
     correct = int(data.get("session_correct", 0))
+    motivation = turn.snapshot.motivation
     summary = Text(
-        t("session_done", name=turn.snapshot.profile.name, answered=answered, correct=correct)
+        t(
+            "session_done",
+            name=turn.snapshot.profile.name,
+            answered=answered,
+            correct=correct,
+            streak=motivation.streak,
+            xp=motivation.xp,
+        )
     )
     menu = Choices(
         t("session_next_prompt"),
@@ -174,10 +174,17 @@ def _duration_ms(turn: Turn) -> int | None:
 
 
 def _advance(turn: Turn, replies: list[Reply], record: RecordActivity, **counts: int) -> Transition:
+    """Record the finished activity, update the learning record, present the next one."""
+    activity = current(turn)
+    plan_kind = activity["kind"] if activity else record.kind
+    learned, celebration = learn(turn.snapshot, record, plan_kind, turn.now, turn.course)
+    if celebration is not None:
+        replies = [*replies, Text(turn.t(celebration.key, **celebration.params))]
+    after = Turn(replace(turn.snapshot, progress=learned.progress, stats=learned.stats,
+                         motivation=learned.motivation), turn.now, turn.world)  # fmt: skip
     data = {**turn.snapshot.data, **counts}
-    index = int(data.get("index", 0)) + 1
-    transition = present(turn, data, index, replies)
-    return transition.then(effects=(record,))
+    transition = present(after, data, int(data.get("index", 0)) + 1, replies)
+    return replace(transition, learning=learned).then(effects=(record,))
 
 
 def handle_lesson(turn: Turn, event: InboundEvent) -> Transition | None:

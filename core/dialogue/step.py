@@ -42,6 +42,8 @@ def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -
         return onboarding.handle(turn, event)
     if command is not None:
         return commands.handle(turn, command)
+    if event.choice_id.startswith("goal:") and snapshot.state not in ONBOARDING:
+        return commands.set_goal(turn, event.choice_id.removeprefix("goal:"))
     state = snapshot.state
     if state is State.STOPPED:
         return turn.stay(Text(turn.t("stopped_hint")))

@@ -1,0 +1,56 @@
+"""Turning one completed activity into the learner's new learning record (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from core.content import Course
+from core.dialogue.model import Learning, RecordActivity, Snapshot
+from core.motivation import Celebration, mastered_share, on_activity
+from core.planner import RECENT_RESULTS
+from core.progress import apply_activity
+
+# Which celebration to show when one activity earns several (at most one per activity).
+CELEBRATION_ORDER = (
+    "badge_mastery_100", "badge_streak_30", "badge_mastery_80", "badge_streak_7",
+    "badge_mastery_50", "freeze_used", "freeze_earned", "badge_first_lesson",
+)  # fmt: skip
+
+
+def learn(
+    snapshot: Snapshot,
+    activity: RecordActivity,
+    plan_kind: str,
+    now: datetime,
+    course: Course | None,
+) -> tuple[Learning, Celebration | None]:
+    progress = apply_activity(snapshot.progress, activity, now)
+    stats = snapshot.stats
+    if activity.kind == "quiz" and activity.correct is not None:
+        results = (*stats.recent_results, activity.correct)[-RECENT_RESULTS:]
+        stats = replace(stats, recent_results=results)
+    stats = replace(
+        stats, last_kind=plan_kind, last_done_at={**stats.last_done_at, plan_kind: now.isoformat()}
+    )
+    concepts = course.concepts if course else ()
+    share = mastered_share(
+        [progress[c.id].mastery.mastery(now) if c.id in progress else 0.0 for c in concepts]
+    )
+    motivation, celebrations = on_activity(
+        snapshot.motivation,
+        kind=activity.kind,
+        now=now,
+        timezone=snapshot.profile.timezone,
+        correct=activity.correct,
+        score=activity.score,
+        mastered_share=share,
+    )
+    shown = min(
+        celebrations,
+        key=lambda c: (
+            CELEBRATION_ORDER.index(c.key) if c.key in CELEBRATION_ORDER else len(CELEBRATION_ORDER)
+        ),
+        default=None,
+    )
+    return Learning(progress, stats, motivation), shown
