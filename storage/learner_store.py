@@ -91,6 +91,7 @@ def ingest(
     platform_message_id: str,
     event: InboundEvent,
     received_at: datetime,
+    sequence: int | None = None,
 ) -> Ingested:
     """Store an inbound event once; a redelivery of the same message id is recognised."""
     learner_id = learner_id_for(session, channel=channel, external_id=sender_id, now=received_at)
@@ -99,6 +100,7 @@ def ingest(
         platform_message_id=platform_message_id,
         learner_id=learner_id,
         payload=event.to_dict(),
+        sequence=sequence,
         received_at=to_db(received_at),
     )
     inbound_id = _insert_ignoring_conflicts(session, INBOUND_TABLE, new.model_dump(exclude={"id"}))
@@ -150,7 +152,8 @@ class SqlLearnerStore:
             .where(
                 InboundMessage.learner_id == learner_id, col(InboundMessage.processed_at).is_(None)
             )
-            .order_by(col(InboundMessage.id))
+            # the platform's own order (Telegram's update_id) first, then arrival
+            .order_by(sa.func.coalesce(col(InboundMessage.sequence), 0), col(InboundMessage.id))
             .limit(1)
         ).first()
         if row is None or row.id is None:

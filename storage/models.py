@@ -35,7 +35,7 @@ class Learner(SQLModel, table=True):
     last_inbound_at: datetime | None = None
     motivation: dict[str, Any] = _json_column()  # core.motivation.MotivationState
     fsrs_parameters: list[float] | None = Field(
-        default=None, sa_column=sa.Column(sa.JSON, nullable=True)
+        default=None, sa_column=sa.Column(sa.JSON(none_as_null=True), nullable=True)
     )
     fsrs_fit_reviews: int = 0  # how many reviews the last parameter fit looked at
 
@@ -65,6 +65,7 @@ class InboundMessage(SQLModel, table=True):
     platform_message_id: str = Field(max_length=160)
     learner_id: int | None = Field(default=None, foreign_key="learner.id", ondelete="SET NULL")
     payload: dict[str, Any] = _json_column()
+    sequence: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
     received_at: datetime
     processed_at: datetime | None = None
     error: str | None = Field(default=None, max_length=500)
@@ -166,3 +167,15 @@ class ReviewCardRecord(SQLModel, table=True):
     due: datetime
     reviews: int = 0
     updated_at: datetime
+
+
+class SentPoll(SQLModel, table=True):
+    """A native quiz poll we sent, so a poll answer (which names only the poll) finds its item."""
+
+    __tablename__ = "sent_poll"
+
+    poll_id: str = Field(primary_key=True, max_length=128)
+    channel: str = Field(max_length=32)
+    learner_id: int = Field(foreign_key="learner.id", ondelete="CASCADE", index=True)
+    item_id: str = Field(max_length=64)
+    created_at: datetime

@@ -15,6 +15,7 @@ from storage.models import (
     Learner,
     OutboxMessage,
     ReviewCardRecord,
+    SentPoll,
 )
 
 
@@ -51,6 +52,6 @@ def delete_learner(session: Session, *, learner_id: int) -> None:
         .where(col(InboundMessage.learner_id) == learner_id)
         .values(learner_id=None, payload={})
     )
-    for model in (OutboxMessage, Activity, Enrollment, Conversation, ReviewCardRecord):
+    for model in (OutboxMessage, Activity, Enrollment, Conversation, ReviewCardRecord, SentPoll):
         session.execute(sa.delete(model).where(col(model.learner_id) == learner_id))
     session.execute(sa.delete(Learner).where(col(Learner.id) == learner_id))

@@ -1,4 +1,4 @@
-"""The FastAPI app: health, readiness (platform webhooks come with the channel issues)."""
+"""The FastAPI app: platform webhooks, health and readiness."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from scheduler.jobs import start_scheduler
 from webhooks.config import Settings, get_settings
 from webhooks.container import Pau, build
+from webhooks.telegram_webhook import router as telegram_router
 
 
 def create_app(
@@ -28,10 +29,13 @@ def create_app(
         finally:
             if jobs is not None:
                 jobs.shutdown(wait=False)
+            await app.state.pau.stop_channels()
             if pau is None:
                 app.state.pau.close()
 
     app = FastAPI(title="PAU", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    app.include_router(telegram_router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

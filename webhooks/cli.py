@@ -46,6 +46,22 @@ def main(argv: list[str] | None = None) -> int:
     content.add_argument("action", choices=["check", "import"])
     content.add_argument("path", type=Path)
 
+    grade = commands.add_parser("grade", help="grade explain-back answers offline")
+    grade.add_argument(
+        "--batch",
+        type=Path,
+        required=True,
+        metavar="FILE.jsonl",
+        help='lines {"question", "reference", "answer"[, "key_points"]}; "-" for stdin',
+    )
+
+    telegram = commands.add_parser("telegram", help="Telegram bot set-up")
+    telegram_actions = telegram.add_subparsers(dest="action", required=True)
+    set_webhook = telegram_actions.add_parser(
+        "set-webhook", help="register URL as the bot's webhook"
+    )
+    set_webhook.add_argument("url", help="the public https URL of POST /webhooks/telegram")
+
     database = commands.add_parser("db", help="database migrations")
     database.add_argument("action", choices=["upgrade"])
 
@@ -65,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_chat(args.user))
     if args.command == "content":
         return _content(args.action, args.path)
+    if args.command == "grade":
+        return _grade(args.batch)
+    if args.command == "telegram":
+        return asyncio.run(_set_telegram_webhook(args.url))
     upgrade(settings.database_url)
     print(f"database is up to date ({_safe_url(settings.database_url)})")
     return 0
@@ -97,6 +117,38 @@ async def _worker() -> int:
     finally:
         jobs.shutdown(wait=False)
         pau.close()
+    return 0
+
+
+async def _set_telegram_webhook(url: str) -> int:
+    from bot.telegram import make_bot, register_webhook
+
+    settings = get_settings()
+    token, secret = settings.telegram_bot_token, settings.telegram_webhook_secret
+    if token is None or secret is None:
+        print("Set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first.", file=sys.stderr)
+        return 2
+    if not url.startswith("https://") and "127.0.0.1" not in url and "localhost" not in url:
+        print("Telegram only calls https URLs.", file=sys.stderr)
+        return 2
+    bot = make_bot(token.get_secret_value(), settings.telegram_api_base_url)
+    async with bot:
+        await register_webhook(bot, url, secret.get_secret_value())
+        info = await bot.get_webhook_info()
+    print(f"webhook set: {info.url} (pending updates: {info.pending_update_count})")
+    return 0
+
+
+def _grade(path: Path) -> int:
+    """One JSON line out per line in, in order, on standard output."""
+    from core.grading.batch import grade_lines
+
+    if str(path) != "-" and not path.exists():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    with sys.stdin if str(path) == "-" else path.open(encoding="utf-8") as lines:
+        for line in grade_lines(lines):
+            print(line, flush=True)
     return 0
 
 

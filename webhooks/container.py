@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import redis
 from sqlalchemy.engine import Engine
 
+from bot.telegram import CHANNEL as TELEGRAM
+from bot.telegram import TelegramSender, make_bot
 from core.content import Course
 from core.delivery import Dispatcher
 from core.dialogue import World
@@ -21,6 +23,7 @@ from core.ports import Clock, Locks, Sender
 from core.review import MIN_REVIEWS_FOR_OPTIMISATION, fit_learner_parameters
 from core.runner import Runner
 from storage import learner_store
+from storage.channel_state import remember_poll
 from storage.content_repo import load_courses
 from storage.db import make_engine, transaction, utcnow
 from storage.learner_store import Ingested, SqlLearnerStore
@@ -44,6 +47,7 @@ class Pau:
     clock: Clock = utcnow
     senders: dict[str, Sender] = field(default_factory=dict)
     redis_client: redis.Redis | None = None
+    telegram: TelegramSender | None = None
 
     def __post_init__(self) -> None:
         self.world = World(courses=self.load_courses())
@@ -70,7 +74,7 @@ class Pau:
 
     def ingest(
         self, *, channel: str, sender_id: str, platform_message_id: str, event: InboundEvent,
-        received_at: datetime | None = None,
+        received_at: datetime | None = None, sequence: int | None = None,
     ) -> Ingested:  # fmt: skip
         """Store an inbound event (deduplicated) in its own transaction, before processing it."""
         with transaction(self.engine) as session:
@@ -81,6 +85,7 @@ class Pau:
                 platform_message_id=platform_message_id,
                 event=event,
                 received_at=received_at or self.clock(),
+                sequence=sequence,
             )
 
     def process_pending(self, limit: int = 100) -> int:
@@ -131,10 +136,33 @@ class Pau:
                 checks["redis"] = f"error: {type(error).__name__}"
         return checks
 
+    async def stop_channels(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.stop()
+
     def close(self) -> None:
         self.engine.dispose()
         if self.redis_client is not None:
             self.redis_client.close()
+
+
+def add_telegram(pau: Pau) -> None:
+    """Turn the Telegram channel on (when TELEGRAM_BOT_TOKEN is set)."""
+    token = pau.settings.telegram_bot_token
+    if token is None or not token.get_secret_value():
+        return
+
+    async def remember(poll_id: str, chat_id: str, item_id: str) -> None:
+        def write() -> None:
+            with transaction(pau.engine) as session:
+                remember_poll(session, poll_id=poll_id, channel=TELEGRAM, address=chat_id,
+                              item_id=item_id, now=pau.clock())  # fmt: skip
+
+        await asyncio.to_thread(write)
+
+    bot = make_bot(token.get_secret_value(), pau.settings.telegram_api_base_url)
+    pau.telegram = TelegramSender(bot, remember)
+    pau.senders[TELEGRAM] = pau.telegram
 
 
 def build(settings: Settings, *, migrate: bool | None = None, clock: Clock = utcnow) -> Pau:
@@ -144,6 +172,6 @@ def build(settings: Settings, *, migrate: bool | None = None, clock: Clock = utc
     engine = make_engine(settings.database_url)
     redis_client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     locks: Locks = RedisLocks(redis_client) if redis_client is not None else LocalLocks()
-    return Pau(
-        settings=settings, engine=engine, locks=locks, clock=clock, redis_client=redis_client
-    )
+    pau = Pau(settings=settings, engine=engine, locks=locks, clock=clock, redis_client=redis_client)
+    add_telegram(pau)
+    return pau

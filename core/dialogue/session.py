@@ -16,7 +16,7 @@ from core.events import EventKind, InboundEvent
 from core.learning import learn
 from core.planner import PlannerInput
 from core.replies import Choices, Option, Quiz, Reply, Text
-from core.retrieval import terms
+from core.grading.grader import grade
 
 ACTIVITY_STATES = {
     "lesson": State.LESSON,
@@ -293,18 +293,6 @@ def handle_reflection(turn: Turn, event: InboundEvent) -> Transition | None:
     return _advance(turn, [reply], record)
 
 
-def coverage(answer: str, key_points: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """Key points whose content words mostly appear in the answer, and those that do not."""
-    said = set(terms(answer))
-    covered: list[str] = []
-    missed: list[str] = []
-    for point in key_points:
-        wanted = set(terms(point))
-        hits = len(wanted & said)
-        (covered if wanted and hits / len(wanted) >= 0.5 else missed).append(point)
-    return covered, missed
-
-
 def handle_explain(turn: Turn, event: InboundEvent) -> Transition | None:
     activity = current(turn)
     course = turn.course
@@ -318,9 +306,29 @@ def handle_explain(turn: Turn, event: InboundEvent) -> Transition | None:
     if not skipped and (looks_like_question(text) or len(text) < 3):
         return None
     points = concept.explain_back.key_points
-    covered, missed = coverage("" if skipped else text, points)
-    score = len(covered) / len(points) if points else 0.0
-    reply = Text(turn.t("explain_feedback", covered=covered, missed=missed, skipped=skipped))
+    if skipped:
+        score, covered, missed, misconception = 0.0, (), points, None
+    else:
+        reference = " ".join([concept.summary, *points]).strip()
+        result = grade(
+            question=concept.explain_back.prompt,
+            reference=reference,
+            answer=text,
+            key_points=points,
+        )
+        score, covered, missed, misconception = (
+            result.score, result.covered, result.missed, result.misconception,
+        )  # fmt: skip
+    reply = Text(
+        turn.t(
+            "explain_feedback",
+            covered=list(covered),
+            missed=list(missed),
+            skipped=skipped,
+            misconception=misconception,
+            score=round(score * 100),
+        )
+    )
     record = RecordActivity(
         "explain_back",
         concept_id=concept.id,

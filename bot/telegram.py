@@ -1,0 +1,315 @@
+"""Telegram through python-telegram-bot: Update JSON in, Bot API calls out (DESIGN.md §3).
+
+PAU's engine keeps the conversation; the library parses updates, talks to the Bot API and
+limits the overall rate. Errors map onto core.errors so the outbox knows what to retry:
+
+    RetryAfter (429)              -> RetryableDelivery(retry_after)
+    NetworkError, TimedOut, 5xx   -> RetryableDelivery
+    Forbidden (blocked, kicked)   -> LearnerUnreachable
+    BadRequest, other 4xx         -> PermanentDelivery
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+)
+from telegram.constants import ChatAction, PollLimit, PollType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
+
+from core.errors import LearnerUnreachable, PermanentDelivery, RetryableDelivery
+from core.events import EventKind, InboundEvent
+from core.replies import Choices, File, Image, Quiz, Reply, Template, Text
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = 4096
+MAX_CALLBACK_DATA = 64  # bytes
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "poll_answer", "my_chat_member"]
+COMMANDS = {
+    "start": "Start or restart", "today": "Today's session", "quiz": "A quick quiz question",
+    "ask": "Ask a question", "mentor": "Ask a human mentor", "progress": "Your progress",
+    "pause": "Pause reminders", "resume": "Resume reminders", "stop": "Stop all messages",
+    "export": "Get your data", "delete": "Delete your data", "help": "What I can do",
+    "lang": "Change language",
+}  # fmt: skip
+MEDIA_FIELDS = ("sticker", "photo", "voice", "video", "video_note", "audio", "document",
+                "location", "venue", "contact", "animation", "dice", "poll")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TelegramInbound:
+    """One update, parsed: who sent it, our event, and what to do at once besides storing it."""
+
+    sender_id: str  # the private chat id (equal to the user id)
+    update_id: int
+    event: InboundEvent
+    callback_query_id: str | None = None
+    poll_id: str | None = None
+    blocked: bool | None = None  # my_chat_member: True when the user blocked the bot
+
+
+def parse_update(data: Mapping[str, Any], bot: ExtBot[Any] | None = None) -> TelegramInbound | None:
+    """Our view of an Update; None for updates PAU ignores on purpose (edits, groups, channels).
+    Raises ValueError when the body is not an Update."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("update_id"), int):
+        raise ValueError("not a Telegram update: no integer update_id")
+    try:
+        update = Update.de_json(dict(data), bot)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"not a Telegram update: {error}") from error
+    if update.callback_query is not None:
+        query = update.callback_query
+        event = InboundEvent(
+            EventKind.CHOICE, choice_id=query.data or "", ref=_answer_ref(query.data)
+        )
+        return TelegramInbound(str(query.from_user.id), update.update_id, event, query.id)
+    if update.poll_answer is not None:
+        answer = update.poll_answer
+        if answer.user is None or not answer.option_ids:
+            return None  # a retracted vote or an anonymous poll: nothing to grade
+        event = InboundEvent(EventKind.POLL_ANSWER, option_index=answer.option_ids[0])
+        return TelegramInbound(str(answer.user.id), update.update_id, event, poll_id=answer.poll_id)
+    if update.my_chat_member is not None and update.my_chat_member.chat.type == "private":
+        status = update.my_chat_member.new_chat_member.status
+        event = InboundEvent(EventKind.STATUS, text=f"member:{status}")
+        blocked = status in ("kicked", "left")
+        return TelegramInbound(
+            str(update.my_chat_member.chat.id), update.update_id, event, blocked=blocked
+        )
+    message = update.message
+    if message is None or message.chat.type != "private":
+        return None  # edited messages, channel posts and groups are ignored on purpose
+    return TelegramInbound(str(message.chat.id), update.update_id, _message_event(message))
+
+
+def _answer_ref(data: str | None) -> str:
+    """The quiz item an "answer:<item>:<index>" button refers to."""
+    if data and data.startswith("answer:") and data.count(":") >= 2:
+        return data.split(":")[1]
+    return ""
+
+
+def _message_event(message: Message) -> InboundEvent:
+    if message.text is not None:
+        text = message.text
+        is_command = (
+            bool(message.entities)
+            and message.entities[0].type == "bot_command"
+            and message.entities[0].offset == 0
+        )
+        return InboundEvent(EventKind.COMMAND if is_command else EventKind.TEXT, text=text)
+    media = next((name for name in MEDIA_FIELDS if getattr(message, name, None)), "message")
+    return InboundEvent(EventKind.UNSUPPORTED, media_type=media)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Pieces of at most `limit` characters, cut at paragraph, then line, then word boundaries."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = (
+            max(window.rfind("\n\n"), 0)
+            or max(window.rfind("\n"), 0)
+            or max(window.rfind(" "), 0)
+            or limit
+        )
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def callback_data(option_id: str) -> str:
+    """Option ids are short by design; an id over 64 bytes is a bug, so it fails loudly here."""
+    if len(option_id.encode("utf-8")) > MAX_CALLBACK_DATA:
+        raise PermanentDelivery(
+            f"callback_data over {MAX_CALLBACK_DATA} bytes: {option_id[:20]}..."
+        )
+    return option_id
+
+
+def keyboard(options: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton(label[:64], callback_data=callback_data(data))]
+        for data, label in options
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+def fits_native_quiz(quiz: Quiz) -> bool:
+    return (
+        2 <= len(quiz.options) <= PollLimit.MAX_OPTION_NUMBER
+        and len(quiz.question) <= PollLimit.MAX_QUESTION_LENGTH
+        and all(len(o) <= PollLimit.MAX_OPTION_LENGTH for o in quiz.options)
+        and len(quiz.explanation) <= PollLimit.MAX_EXPLANATION_LENGTH
+    )
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns about the int form; we take either
+        warnings.simplefilter("ignore")
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def classify(error: TelegramError) -> Exception:
+    if isinstance(error, RetryAfter):
+        return RetryableDelivery(f"429: {error}", retry_after=retry_seconds(error))
+    if isinstance(error, Forbidden):
+        return LearnerUnreachable(f"403: {error.message}")
+    if isinstance(error, BadRequest):
+        return PermanentDelivery(f"400: {error.message}")
+    if isinstance(error, NetworkError):
+        return RetryableDelivery(f"network: {error.message}")
+    return PermanentDelivery(f"{type(error).__name__}: {error}")
+
+
+PollSaver = Callable[[str, str, str], Awaitable[None]]  # (poll id, chat id, quiz item id)
+
+
+class TelegramSender:
+    """Renders channel-neutral replies as Bot API calls, at most ~1 message a second per chat."""
+
+    def __init__(
+        self, bot: ExtBot[Any], remember_poll: PollSaver, per_chat_per_second: float = 1.0
+    ) -> None:
+        self.bot = bot
+        self.remember_poll = remember_poll
+        self.per_chat_per_second = per_chat_per_second
+        self._chat_limiters: dict[str, AsyncLimiter] = {}
+        self._starting = asyncio.Lock()
+
+    def _limiter(self, chat_id: str) -> AsyncLimiter:
+        if chat_id not in self._chat_limiters:
+            if len(self._chat_limiters) > 10_000:
+                self._chat_limiters.clear()  # idle limiters are full again anyway
+            self._chat_limiters[chat_id] = AsyncLimiter(1, 1 / self.per_chat_per_second)
+        return self._chat_limiters[chat_id]
+
+    async def start(self) -> None:
+        """Open the HTTP client and check the token (getMe) once; safe to call again."""
+        async with self._starting:
+            await self.bot.initialize()
+
+    async def stop(self) -> None:
+        await self.bot.shutdown()
+
+    async def send(self, address: str, reply: Reply) -> None:
+        try:
+            await self.start()
+            await self._send(address, reply)
+        except TelegramError as error:
+            raise classify(error) from error
+
+    async def _send(self, chat_id: str, reply: Reply) -> None:
+        limiter = self._limiter(chat_id)
+        if isinstance(reply, Text | Template):
+            text = (
+                reply.text if isinstance(reply, Text) else " ".join((reply.name, *reply.parameters))
+            )
+            for piece in split_text(text):
+                async with limiter:
+                    await self.bot.send_message(chat_id, piece)
+        elif isinstance(reply, Choices):
+            markup = keyboard([(o.id, o.label) for o in reply.options])
+            async with limiter:
+                await self.bot.send_message(
+                    chat_id, split_text(reply.prompt)[0], reply_markup=markup
+                )
+        elif isinstance(reply, Quiz):
+            await self._send_quiz(chat_id, reply, limiter)
+        elif isinstance(reply, Image):
+            async with limiter:
+                await self.bot.send_photo(
+                    chat_id,
+                    InputFile(reply.png, filename="progress.png"),
+                    caption=reply.caption or None,
+                )
+        elif isinstance(reply, File):
+            async with limiter:
+                await self.bot.send_document(
+                    chat_id,
+                    InputFile(reply.content, filename=reply.filename),
+                    caption=reply.caption or None,
+                )
+
+    async def _send_quiz(self, chat_id: str, quiz: Quiz, limiter: AsyncLimiter) -> None:
+        if not quiz.options:  # cloze or short answer: the learner types
+            async with limiter:
+                await self.bot.send_message(chat_id, f"❓ {quiz.question}")
+            return
+        if fits_native_quiz(quiz):
+            async with limiter:
+                message = await self.bot.send_poll(
+                    chat_id,
+                    quiz.question,
+                    list(quiz.options),
+                    is_anonymous=False,
+                    type=PollType.QUIZ,
+                    correct_option_id=quiz.correct_index,
+                    explanation=quiz.explanation or None,
+                )
+            if message.poll is not None:
+                await self.remember_poll(message.poll.id, chat_id, quiz.item_id)
+            return
+        # Too long for a native poll: the same choice as buttons; grading is the same.
+        lines = [quiz.question, *(f"{chr(65 + i)}. {o}" for i, o in enumerate(quiz.options))]
+        buttons = [(f"answer:{quiz.item_id}:{i}", chr(65 + i)) for i in range(len(quiz.options))]
+        async with limiter:
+            await self.bot.send_message(
+                chat_id, split_text("\n".join(lines))[0], reply_markup=keyboard(buttons)
+            )
+
+    async def typing(self, chat_id: str) -> None:
+        """Show "typing…" while a reply is prepared; failures here are harmless."""
+        try:
+            await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as error:
+            log.debug("typing action failed: %s", error)
+
+    async def answer_callback(self, callback_query_id: str) -> None:
+        """Stop the button's spinner. Best effort: Telegram stops it by itself after a while."""
+        try:
+            await self.bot.answer_callback_query(callback_query_id)
+        except TelegramError as error:
+            log.debug("answerCallbackQuery failed: %s", error)
+
+
+def make_bot(token: str, base_url: str) -> ExtBot[Any]:
+    """The python-telegram-bot client: `base_url` in PTB's form (the token is appended), and
+    the library's limiter for the bot-wide ~30 messages a second (the outbox does the retries)."""
+    base = base_url.rstrip("/")
+    file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file"
+    limiter = AIORateLimiter(overall_max_rate=30, overall_time_period=1, max_retries=0)
+    return ExtBot(token, base_url=base, base_file_url=file_base, rate_limiter=limiter)
+
+
+async def register_webhook(bot: ExtBot[Any], url: str, secret: str) -> None:
+    """setWebhook with our secret and the updates PAU handles, then the command menu."""
+    await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+    await register_commands(bot)
+
+
+async def register_commands(bot: ExtBot[Any]) -> None:
+    await bot.set_my_commands(
+        [BotCommand(name, description) for name, description in COMMANDS.items()]
+    )

@@ -1,0 +1,131 @@
+"""The learning engine inside the dialogue: FSRS cards, reviews, progress, badges, goals, refits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from core.replies import Image, Quiz
+from storage.db import transaction
+from storage.learner_store import SqlLearnerStore
+from storage.models import Activity, Learner, ReviewCardRecord
+from tests.chat import ChatLearner
+from tests.conftest import FixedClock
+from tests.test_review import simulated_learner
+
+
+def cards(learner: ChatLearner) -> list[ReviewCardRecord]:
+    with transaction(learner.pau.engine) as session:
+        return list(session.exec(select(ReviewCardRecord)))
+
+
+def answer_quiz(learner: ChatLearner, right: bool) -> Quiz:
+    quiz = next(r for r in learner.last_replies if isinstance(r, Quiz))
+    choice = quiz.correct_index if right else (quiz.correct_index + 1) % len(quiz.options)
+    learner.say(str(choice + 1))
+    return quiz
+
+
+def test_a_quiz_answer_creates_an_fsrs_card_with_the_answer_time(
+    onboarded: ChatLearner, clock: FixedClock
+) -> None:
+    onboarded.say("Continue")
+    clock.advance(seconds=12)
+    quiz = answer_quiz(onboarded, right=True)
+    [card] = cards(onboarded)
+    assert card.item_id == quiz.item_id and card.reviews == 1
+    assert card.due - clock() >= timedelta(days=1)  # right: days away
+    with transaction(onboarded.pau.engine) as session:
+        activity = session.exec(select(Activity).where(Activity.kind == "quiz")).one()
+    assert activity.duration_ms == 12_000
+
+
+def test_a_wrong_answer_comes_back_the_same_day_as_a_review(
+    onboarded: ChatLearner, clock: FixedClock
+) -> None:
+    onboarded.say("Continue")
+    quiz = answer_quiz(onboarded, right=False)
+    [card] = cards(onboarded)
+    assert timedelta(0) < card.due - clock() <= timedelta(minutes=10)
+    onboarded.say("skip")
+    clock.advance(minutes=15)
+    onboarded.say("today")
+    again = next(r for r in onboarded.last_replies if isinstance(r, Quiz))
+    assert again.item_id == quiz.item_id  # the due review comes first
+
+
+def test_progress_shows_mastery_streak_xp_and_whats_due_with_a_chart(
+    onboarded: ChatLearner,
+) -> None:
+    onboarded.say("Continue")
+    answer_quiz(onboarded, right=True)
+    onboarded.say("skip")
+    text = onboarded.say("progress")
+    assert "▓" in text and "Why we forget" in text and "0 of 10 topics mastered" in text
+    assert "Streak: 1 day" in text and "XP" in text and "Nothing due right now" in text
+    [chart] = [r for r in onboarded.last_replies if isinstance(r, Image)]
+    assert chart.png.startswith(b"\x89PNG") and len(chart.png) > 2000
+
+
+def test_a_badge_is_shown_once_at_the_right_moment(onboarded: ChatLearner) -> None:
+    assert "First lesson done" in onboarded.say("Continue")
+    onboarded.say("1")
+    onboarded.say("skip")
+    onboarded.tap("cmd:more")
+    assert "First lesson done" not in onboarded.say("Continue")
+
+
+def test_choosing_a_goal_plans_the_path_to_it(onboarded: ChatLearner) -> None:
+    onboarded.say("Continue")
+    answer_quiz(onboarded, right=True)
+    onboarded.say("skip")
+    onboarded.transcript(
+        [
+            ("goal", ["Which topic do you want to get to?", "Sleep and memory consolidation"]),
+            (
+                "Sleep and memory consolidation",
+                ["Goal set", "The spacing effect → Sleep and memory consolidation"],
+            ),
+            ("today", "📘 The spacing effect"),
+        ]
+    )
+
+
+def test_desired_retention_is_configurable() -> None:
+    from tests.conftest import fresh_sqlite
+
+    engine = fresh_sqlite()
+    with transaction(engine) as session:
+        session.add(
+            Learner(channel="t", external_id="x", created_at=FixedClock()(), timezone="Asia/Tokyo")
+        )
+    with transaction(engine) as session:
+        scheduler = SqlLearnerStore(session, desired_retention=0.95).scheduler(1)
+    assert scheduler.desired_retention == 0.95
+    assert str(scheduler.zone) == "Asia/Tokyo"
+
+
+def test_the_hourly_job_fits_parameters_for_a_learner_with_enough_history(
+    learner: ChatLearner,
+) -> None:
+    learner.onboard()
+    history = simulated_learner()
+    with transaction(learner.pau.engine) as session:
+        for entry in history:
+            session.add(Activity(learner_id=1, kind="quiz", concept_id="c", item_id=entry.item_id,
+                                 correct=entry.correct, at=entry.reviewed_at, duration_ms=entry.duration_ms))  # fmt: skip
+    assert learner.pau.refit_review_parameters() == 1
+    with transaction(learner.pau.engine) as session:
+        row = session.get(Learner, 1)
+        assert row is not None and row.fsrs_fit_reviews == len(history)
+        assert row.fsrs_parameters is not None and len(row.fsrs_parameters) == 21
+        assert SqlLearnerStore(session).scheduler(1).parameters == tuple(row.fsrs_parameters)
+    assert learner.pau.refit_review_parameters() == 0  # nothing new since
+
+
+def test_too_little_history_keeps_the_defaults(onboarded: ChatLearner) -> None:
+    assert onboarded.pau.refit_review_parameters() == 0
+    with onboarded.pau.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT fsrs_parameters FROM learner")).scalar() is None

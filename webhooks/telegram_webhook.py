@@ -1,0 +1,87 @@
+"""POST /webhooks/telegram: verify the secret, parse, store (deduplicated), answer 200 at once.
+
+The dialogue runs later in the background jobs; only the button spinner (answerCallbackQuery)
+and the "typing…" action go out right after the 200, as background tasks.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from dataclasses import replace
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from bot.telegram import CHANNEL, TelegramInbound, parse_update
+from core.events import EventKind
+from scheduler.jobs import wake
+from storage.channel_state import poll_item, set_reachable
+from storage.db import transaction
+from storage.learner_store import Ingested, ingest
+from webhooks.container import Pau
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_BODY_BYTES = 1_000_000
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+
+@router.post("/webhooks/telegram")
+async def telegram_webhook(request: Request, background: BackgroundTasks) -> JSONResponse:
+    pau: Pau = request.app.state.pau
+    secret = pau.settings.telegram_webhook_secret
+    if pau.telegram is None or secret is None:
+        return _error(404, "the Telegram channel is not configured")
+    given = request.headers.get(SECRET_HEADER)
+    if given is None:
+        return _error(401, "missing secret token")
+    if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+        return _error(403, "wrong secret token")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return _error(413, "update too large")
+    try:
+        inbound = parse_update(json.loads(body), pau.telegram.bot)
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+        return _error(400, f"malformed update: {str(error)[:100]}")
+    if inbound is None:
+        return JSONResponse({"ok": True, "ignored": True})
+    ingested = await run_in_threadpool(store, pau, inbound)
+    if not ingested.duplicate:
+        scheduler = getattr(request.app.state, "scheduler", None)
+        if scheduler is not None:
+            wake(scheduler)
+        if inbound.callback_query_id:
+            background.add_task(pau.telegram.answer_callback, inbound.callback_query_id)
+        elif inbound.event.kind in (EventKind.TEXT, EventKind.COMMAND):
+            background.add_task(pau.telegram.typing, inbound.sender_id)
+    return JSONResponse({"ok": True, "duplicate": ingested.duplicate})
+
+
+def store(pau: Pau, inbound: TelegramInbound) -> Ingested:
+    """One transaction: the poll's quiz item looked up, the block status noted, the event stored."""
+    event = inbound.event
+    with transaction(pau.engine) as session:
+        if inbound.poll_id is not None:
+            item = poll_item(session, poll_id=inbound.poll_id)
+            event = replace(event, ref=item or "unknown-poll")  # unknown: answered as "closed"
+        if inbound.blocked is not None:
+            set_reachable(
+                session, channel=CHANNEL, address=inbound.sender_id, reachable=not inbound.blocked
+            )
+        return ingest(
+            session,
+            channel=CHANNEL,
+            sender_id=inbound.sender_id,
+            platform_message_id=str(inbound.update_id),
+            event=event,
+            received_at=pau.clock(),
+            sequence=inbound.update_id,
+        )
