@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ from core.events import EventKind, InboundEvent
 from core.replies import Choices, File, Image, Quiz, Reply, Template, Text
 
 log = logging.getLogger(__name__)
+# python-telegram-bot 22 gives RetryAfter.retry_after as a timedelta with this set (the int form
+# is deprecated and warns on every 429); it is read at call time, so setting it here suffices.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
@@ -161,6 +165,7 @@ def fits_native_quiz(quiz: Quiz) -> bool:
         and len(quiz.question) <= PollLimit.MAX_QUESTION_LENGTH
         and all(len(o) <= PollLimit.MAX_OPTION_LENGTH for o in quiz.options)
         and len(quiz.explanation) <= PollLimit.MAX_EXPLANATION_LENGTH
+        and quiz.explanation.count("\n") <= PollLimit.MAX_EXPLANATION_LINE_FEEDS
     )
 
 
@@ -265,7 +270,7 @@ class TelegramSender:
                     list(quiz.options),
                     is_anonymous=False,
                     type=PollType.QUIZ,
-                    correct_option_id=quiz.correct_index,
+                    correct_option_ids=[quiz.correct_index],
                     explanation=quiz.explanation or None,
                 )
             if message.poll is not None:

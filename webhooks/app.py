@@ -34,6 +34,8 @@ def create_app(
                 app.state.pau.close()
 
     app = FastAPI(title="PAU", lifespan=lifespan, docs_url=None, redoc_url=None)
+    if pau is not None:
+        app.state.pau = pau  # usable without the lifespan too (in-process test clients)
 
     app.include_router(telegram_router)
 

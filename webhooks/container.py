@@ -161,7 +161,7 @@ def add_telegram(pau: Pau) -> None:
         await asyncio.to_thread(write)
 
     bot = make_bot(token.get_secret_value(), pau.settings.telegram_api_base_url)
-    pau.telegram = TelegramSender(bot, remember)
+    pau.telegram = TelegramSender(bot, remember, pau.settings.telegram_per_chat_rate)
     pau.senders[TELEGRAM] = pau.telegram
 
 
