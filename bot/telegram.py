@@ -299,12 +299,14 @@ class TelegramSender:
             log.debug("answerCallbackQuery failed: %s", error)
 
 
-def make_bot(token: str, base_url: str) -> ExtBot[Any]:
+def make_bot(token: str, base_url: str, overall_per_second: float = 30) -> ExtBot[Any]:
     """The python-telegram-bot client: `base_url` in PTB's form (the token is appended), and
     the library's limiter for the bot-wide ~30 messages a second (the outbox does the retries)."""
     base = base_url.rstrip("/")
     file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file"
-    limiter = AIORateLimiter(overall_max_rate=30, overall_time_period=1, max_retries=0)
+    limiter = AIORateLimiter(
+        overall_max_rate=overall_per_second, overall_time_period=1, max_retries=0
+    )
     return ExtBot(token, base_url=base, base_file_url=file_base, rate_limiter=limiter)
 
 

@@ -377,3 +377,73 @@ async def test_set_webhook_registers_secret_updates_and_commands(
 
 def test_the_channel_name_is_stable() -> None:
     assert CHANNEL == "telegram"
+
+
+def test_pau_serve_answers_200_before_the_dialogue_and_the_bot_api(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    """A real `pau serve` process: the Bot API is slow (2 s a call), the webhook is not."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import DEMO_COURSE, ROOT
+    from tests.test_app import free_port
+
+    fake.delay("*", 2.0)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db", "PAU_LOG_LEVEL": "WARNING",
+           "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
+           "TELEGRAM_API_BASE_URL": fake.base_url}  # fmt: skip
+    command = [sys.executable, "-m", "webhooks.cli"]
+    subprocess.run(
+        [*command, "content", "import", str(DEMO_COURSE)],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [*command, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, (
+                    tmp_path / "serve.log"
+                ).read_text()
+                time.sleep(0.2)
+        started = time.monotonic()
+        response = httpx.post(f"http://127.0.0.1:{port}/webhooks/telegram", json=update_payload("command_start"),
+                              headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}, timeout=10)  # fmt: skip
+        answered_in = time.monotonic() - started
+        assert response.status_code == 200 and answered_in < 1.0
+        fake.wait_for(
+            lambda calls: any(c.method == "sendMessage" and c.ok for c in calls), timeout=20
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+async def test_an_unreachable_bot_api_is_a_retryable_network_error() -> None:
+    from bot.telegram import TelegramSender, make_bot
+    from core.errors import RetryableDelivery
+    from core.replies import Text
+    from tests.test_app import free_port
+
+    async def no_polls(*_: str) -> None:
+        return None
+
+    closed = f"http://127.0.0.1:{free_port()}/bot"  # nothing listens there
+    sender = TelegramSender(make_bot(BOT_TOKEN, closed), no_polls)
+    with pytest.raises(RetryableDelivery, match="network"):
+        await sender.send(str(LEARNER_ID), Text("hello"))
+    await sender.stop()

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_per_chat_rate: float = Field(default=1.0, gt=0)  # messages a second to one chat
+    telegram_overall_rate: float = Field(default=30.0, gt=0)  # messages a second for the bot
     whatsapp_phone_id: str | None = None
     whatsapp_token: SecretStr | None = None
     whatsapp_app_secret: SecretStr | None = None

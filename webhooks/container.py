@@ -160,7 +160,10 @@ def add_telegram(pau: Pau) -> None:
 
         await asyncio.to_thread(write)
 
-    bot = make_bot(token.get_secret_value(), pau.settings.telegram_api_base_url)
+    settings = pau.settings
+    bot = make_bot(
+        token.get_secret_value(), settings.telegram_api_base_url, settings.telegram_overall_rate
+    )
     pau.telegram = TelegramSender(bot, remember, pau.settings.telegram_per_chat_rate)
     pau.senders[TELEGRAM] = pau.telegram
 

@@ -13,10 +13,10 @@ from core.dialogue.model import RecordActivity, Transition, Turn
 from core.dialogue.parsing import looks_like_question
 from core.dialogue.states import State
 from core.events import EventKind, InboundEvent
+from core.grading.grader import grade
 from core.learning import learn
 from core.planner import PlannerInput
 from core.replies import Choices, Option, Quiz, Reply, Text
-from core.grading.grader import grade
 
 ACTIVITY_STATES = {
     "lesson": State.LESSON,
