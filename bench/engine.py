@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -28,9 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import storage.models  # noqa: F401
 from core.content_loader import load_course
 from core.dialogue import Snapshot, State, World, step
-from core.dialogue.model import GiveConsent, RecordActivity, UpdateProfile
 from core.events import EventKind, InboundEvent
-from core.progress import apply_activity
 from core.replies import Reply
 from storage.content_repo import import_course
 from storage.db import make_engine, transaction, utcnow
@@ -75,16 +72,7 @@ def pure_step_rate(repeats: int) -> float:
     for _ in range(repeats):
         snapshot = Snapshot(State.CONSENT)
         for event in SCRIPT:
-            transition = step(snapshot, event, now, world)
-            profile, progress = snapshot.profile, dict(snapshot.progress)
-            for effect in transition.effects:
-                if isinstance(effect, GiveConsent):
-                    profile = replace(profile, consented=True)
-                elif isinstance(effect, UpdateProfile):
-                    profile = replace(profile, **dict(effect.changes))
-                elif isinstance(effect, RecordActivity):
-                    progress = apply_activity(progress, effect, now)
-            snapshot = Snapshot(transition.state, transition.data, profile, progress)
+            snapshot = step(snapshot, event, now, world).applied_to(snapshot)
             events += 1
     return events / (time.perf_counter() - started)
 

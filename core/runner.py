@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 from typing import Any
 
 from core.dialogue import World, step
@@ -18,9 +17,7 @@ from core.dialogue.model import (
     DeleteLearner,
     ExportData,
     ForgetLearner,
-    GiveConsent,
     RecordActivity,
-    UpdateProfile,
 )
 from core.ports import Clock, LearnerStore, Locks, PendingEvent, Transactions
 from core.replies import File, Reply, Text
@@ -76,15 +73,10 @@ class Runner:
         now = self.clock()
         snapshot = store.load(learner_id, now)
         transition = step(snapshot, pending.event, now, self.world)
-        profile = snapshot.profile
         replies: list[Reply] = list(transition.replies)
         address = store.address(learner_id)
         for effect in transition.effects:
-            if isinstance(effect, GiveConsent):
-                profile = replace(profile, consented=True)
-            elif isinstance(effect, UpdateProfile):
-                profile = replace(profile, **dict(effect.changes))
-            elif isinstance(effect, RecordActivity):
+            if isinstance(effect, RecordActivity):
                 store.record_activity(learner_id, effect, now)
                 if effect.kind == "quiz":
                     store.review(learner_id, effect, now)
@@ -95,18 +87,10 @@ class Runner:
                 store.mark_processed(pending.id, now, scrub=True)
                 store.enqueue(address, None, replies, now)
                 return
-        learning = transition.learning
-        saved = replace(snapshot, state=transition.state, data=transition.data, profile=profile)
-        if learning is not None:
-            saved = replace(
-                saved,
-                progress=learning.progress,
-                stats=learning.stats,
-                motivation=learning.motivation,
-            )
+        saved = transition.applied_to(snapshot)
         store.save(learner_id, saved, now)
         store.enqueue(address, learner_id, replies, now)
-        store.mark_processed(pending.id, now, scrub=not profile.consented)
+        store.mark_processed(pending.id, now, scrub=not saved.profile.consented)
 
 
 def export_file(data: dict[str, Any]) -> File:

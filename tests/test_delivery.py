@@ -32,6 +32,11 @@ class FlakySender:
         )
 
 
+def say_hi_through(learner: ChatLearner, sender: FlakySender) -> None:
+    """A first message whose two replies (welcome, consent question) go out through `sender`."""
+    say_hi_through(learner, sender)
+
+
 def statuses(pau: Pau) -> list[tuple[str, int]]:
     with pau.engine.connect() as connection:
         return [
@@ -54,14 +59,7 @@ def test_a_rate_limited_message_is_retried_after_retry_after_and_order_is_kept(
     learner: ChatLearner, clock: FixedClock
 ) -> None:
     sender = FlakySender([RetryableDelivery("429 Too Many Requests", retry_after=5)])
-    learner.pau.senders["test"] = sender
-    learner.pau.ingest(
-        channel="test",
-        sender_id="u",
-        platform_message_id="1",
-        event=InboundEvent.text_message("hi"),
-    )
-    learner.pau.process_pending()
+    say_hi_through(learner, sender)
     deliver(learner.pau)
     assert sender.delivered == []  # the welcome failed; the consent question behind it waits
     clock.advance(seconds=4)
@@ -76,14 +74,7 @@ def test_a_rate_limited_message_is_retried_after_retry_after_and_order_is_kept(
 
 def test_server_errors_back_off_then_give_up(learner: ChatLearner, clock: FixedClock) -> None:
     sender = FlakySender([RetryableDelivery("502 Bad Gateway")] * MAX_ATTEMPTS)
-    learner.pau.senders["test"] = sender
-    learner.pau.ingest(
-        channel="test",
-        sender_id="u",
-        platform_message_id="1",
-        event=InboundEvent.text_message("hi"),
-    )
-    learner.pau.process_pending()
+    say_hi_through(learner, sender)
     for _ in range(MAX_ATTEMPTS + 2):
         deliver(learner.pau)
         clock.advance(seconds=1800)
@@ -95,14 +86,7 @@ def test_a_blocked_learner_is_marked_unreachable_and_nothing_more_is_tried(
     learner: ChatLearner, clock: FixedClock
 ) -> None:
     sender = FlakySender([LearnerUnreachable("Forbidden: bot was blocked by the user")])
-    learner.pau.senders["test"] = sender
-    learner.pau.ingest(
-        channel="test",
-        sender_id="u",
-        platform_message_id="1",
-        event=InboundEvent.text_message("hi"),
-    )
-    learner.pau.process_pending()
+    say_hi_through(learner, sender)
     deliver(learner.pau)
     clock.advance(hours=5)
     deliver(learner.pau)
@@ -114,13 +98,6 @@ def test_a_blocked_learner_is_marked_unreachable_and_nothing_more_is_tried(
 
 def test_a_permanently_refused_message_does_not_block_the_next(learner: ChatLearner) -> None:
     sender = FlakySender([PermanentDelivery("400 Bad Request: message is too long")])
-    learner.pau.senders["test"] = sender
-    learner.pau.ingest(
-        channel="test",
-        sender_id="u",
-        platform_message_id="1",
-        event=InboundEvent.text_message("hi"),
-    )
-    learner.pau.process_pending()
+    say_hi_through(learner, sender)
     deliver(learner.pau)
     assert [s for s, _ in statuses(learner.pau)] == ["failed", "sent"]

@@ -183,6 +183,25 @@ class Transition:
     def then(self, *replies: Reply, effects: tuple[Effect, ...] = ()) -> Transition:
         return replace(self, replies=self.replies + replies, effects=self.effects + effects)
 
+    def applied_to(self, snapshot: Snapshot) -> Snapshot:
+        """The snapshot after this step: new state and data, profile effects, learning record."""
+        profile = snapshot.profile
+        for effect in self.effects:
+            if isinstance(effect, GiveConsent):
+                profile = replace(profile, consented=True)
+            elif isinstance(effect, UpdateProfile):
+                profile = replace(profile, **dict(effect.changes))
+        after = replace(snapshot, state=self.state, data=self.data, profile=profile)
+        if self.learning is not None:
+            learning = self.learning
+            after = replace(
+                after,
+                progress=learning.progress,
+                stats=learning.stats,
+                motivation=learning.motivation,
+            )
+        return after
+
 
 @dataclass(frozen=True)
 class Turn:

@@ -13,7 +13,7 @@ from core.dialogue.model import RecordActivity, Transition, Turn
 from core.dialogue.parsing import looks_like_question
 from core.dialogue.states import State
 from core.events import EventKind, InboundEvent
-from core.grading.grader import grade
+from core.grading.grader import Grade, grade
 from core.learning import learn
 from core.planner import PlannerInput
 from core.replies import Choices, Option, Quiz, Reply, Text
@@ -307,18 +307,14 @@ def handle_explain(turn: Turn, event: InboundEvent) -> Transition | None:
         return None
     points = concept.explain_back.key_points
     if skipped:
-        score, covered, missed, misconception = 0.0, (), points, None
+        result = Grade(0.0, (), points, None, "skipped")
     else:
         reference = " ".join([concept.summary, *points]).strip()
-        result = grade(
-            question=concept.explain_back.prompt,
-            reference=reference,
-            answer=text,
-            key_points=points,
-        )
-        score, covered, missed, misconception = (
-            result.score, result.covered, result.missed, result.misconception,
-        )  # fmt: skip
+        prompt = concept.explain_back.prompt
+        result = grade(question=prompt, reference=reference, answer=text, key_points=points)
+    score, covered, missed, misconception = (
+        result.score, result.covered, result.missed, result.misconception,
+    )  # fmt: skip
     reply = Text(
         turn.t(
             "explain_feedback",
