@@ -34,7 +34,10 @@ class FlakySender:
 
 def say_hi_through(learner: ChatLearner, sender: FlakySender) -> None:
     """A first message whose two replies (welcome, consent question) go out through `sender`."""
-    say_hi_through(learner, sender)
+    learner.pau.senders["test"] = sender
+    hello = InboundEvent.text_message("hi")
+    learner.pau.ingest(channel="test", sender_id="u", platform_message_id="1", event=hello)
+    learner.pau.process_pending()
 
 
 def statuses(pau: Pau) -> list[tuple[str, int]]:
