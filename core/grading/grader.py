@@ -1,17 +1,19 @@
 """The offline explain-back grader: which key points an answer covers, and a score in [0, 1].
 
-    answer ─▶ pieces (sentences, clauses, windows, whole) ─┐
-    key points ────────────────────────────────────────────┼─▶ support of each point
-                                                           │     = best piece similarity (MiniLM)
-                                                           │       mixed with word overlap (lemmas)
-    reference ─▶ similarity to the whole answer (the gist) ┘
-    ─▶ credit per point (a ramp) ─▶ score = gist share + coverage share
-    ─▶ contradiction found? the point gets no credit, the score loses a step and is capped
-    ─▶ empty, "i don't know" or a few words: 0 or nearly
+    answer ─▶ pieces: sentences, clauses, windows over run-ons, the whole answer
+    each key point ─▶ support = mix of
+        meaning: its best similarity to a piece (MiniLM), on the point's own scale
+                 (0 = as close as the bare question, 1 = as close as the reference answer)
+        words:   share of its lemmas/synonyms the answer uses (question words count half)
+    ─▶ credit per point (a ramp) ─▶ score = on-topic share + coverage share
+    ─▶ a clause contradicting a point or the question's premise (see `contradiction`): that
+       point earns nothing, the score drops a rubric step and is capped at 2/5; when such
+       clauses are most of the answer, the score is 0
+    ─▶ empty or "i don't know": 0; one content word: half
 
-Without the embedding model the same steps run on word overlap alone (`method="lexical"`).
-The numbers in `Tuning` were fitted on half of the human-labelled calibration set
-(`tests/data/grading/`); `bench/grader_calibration.py` reports the agreement.
+Without the embedding model the same steps run on words alone (`method="lexical"`). `Tuning`
+was fitted on five of the ten concepts of the human-labelled calibration set
+(`tests/data/grading/`); `bench/grader_calibration.py` reports the agreement on the others.
 """
 
 from __future__ import annotations
@@ -21,15 +23,9 @@ from dataclasses import dataclass
 
 from core.grading import encoder
 from core.grading.contradiction import find_contradictions
-from core.grading.lexical import content_concepts, words
-from core.grading.segment import answer_pieces, points_from_reference
+from core.grading.lexical import content_concepts, is_no_answer
+from core.grading.segment import answer_pieces, points_from_reference, question_premise
 from core.texts import Catalog
-
-NO_ANSWERS = frozenset({"idk", "dunno", "skip", "pass", "no idea", "no clue", "not sure", "nothing",
-                        "i don't know", "i dont know", "don't know", "dont know", "i forgot"})  # fmt: skip
-_NO_ANSWER_WORDS = frozenset({"idk", "dunno", "skip", "pass", "no", "idea", "clue", "tbh",
-                              "sure", "not", "i", "don't", "dont", "know", "im", "i'm", "have",
-                              "sorry", "lol", "honestly", "really", "forgot", "nothing"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,16 +53,27 @@ class Tuning:
     misconception_step: float = 0.2  # a contradiction costs one rubric step ...
     misconception_cap: float = 0.4  # ... and caps the score
     misconception_main: float = 0.5  # share of the answer from which it scores 0
-    min_words: int = 4  # content words below which the score shrinks in proportion
+    min_words: int = 2  # content words below which the score shrinks in proportion
 
 
 SEMANTIC = Tuning(
-    point_low=0.2, point_high=0.55, word_weight=0.6, gist_low=0.05, gist_high=0.15, gist_weight=0.2,
-    min_words=1,
+    point_low=0.2,
+    point_high=0.55,
+    word_weight=0.6,
+    gist_low=0.05,
+    gist_high=0.15,
+    gist_weight=0.2,
+    min_words=2,
 )
 LEXICAL = Tuning(
-    point_low=-0.1, point_high=0.6, word_weight=1.0, gist_low=0.2, gist_high=0.5, gist_weight=0.2,
-    min_words=1,
+    point_low=-0.1,
+    point_high=0.6,
+    word_weight=1.0,
+    gist_low=0.2,
+    gist_high=0.5,
+    gist_weight=0.1,
+    min_words=2,
+    covered_at=0.7,
 )
 
 
@@ -74,6 +81,7 @@ LEXICAL = Tuning(
 class Evidence:
     """What the score is computed from; kept apart so calibration can refit `Tuning` cheaply."""
 
+    method: str  # "semantic" or "lexical"
     key_points: tuple[str, ...]
     semantic: tuple[float, ...] | None  # best piece similarity per point; None: no model
     semantic_full: tuple[float, ...] | None  # the same for the reference: full marks
@@ -87,13 +95,6 @@ class Evidence:
     misconception_share: float  # share of the answer's words in contradicting clauses
     content_words: int
     no_answer: bool
-
-
-def is_no_answer(answer: str) -> bool:
-    """Empty, "idk", "i have no idea", "skip"…: nothing to grade."""
-    tokens = words(answer)
-    plain = " ".join(tokens)
-    return not tokens or plain in NO_ANSWERS or (len(tokens) <= 6 and set(tokens) <= _NO_ANSWER_WORDS)
 
 
 def _word_support(point: str, answer_concepts: set[str], question_concepts: set[str]) -> float:
@@ -141,12 +142,14 @@ def gather(
         floor = tuple(float(v) for v in point_vectors @ vectors[-1])
         gist_semantic = float(reference_vectors[-1] @ piece_vectors[-1])  # whole against whole
 
+    premise = question_premise(question) or question
     found = [] if no_answer else find_contradictions(
         answer=answer, key_points=points, question=question,
         embed=model.encode if model is not None else None,
     )  # fmt: skip
     wrong_words = sum(len(content_concepts(c.said)) for c in found)
     return Evidence(
+        method="lexical" if model is None else "semantic",
         key_points=points,
         semantic=similarities,
         semantic_full=full,
@@ -156,7 +159,7 @@ def gather(
         gist_semantic=gist_semantic,
         gist_lexical=gist_lexical,
         contradicted=tuple(sorted({c.point for c in found if c.point is not None})),
-        misconception=found[0].describe(points) if found else None,
+        misconception=found[0].describe(points, premise) if found else None,
         misconception_share=min(1.0, wrong_words / max(len(answer_concepts_list), 1)),
         content_words=len(answer_concepts_list),
         no_answer=no_answer,
@@ -165,13 +168,19 @@ def gather(
 
 def _word_shares(evidence: Evidence) -> list[float]:
     # relative to the reference: a point the reference itself words differently asks for less
-    return [w / max(full, 0.5) for w, full in zip(evidence.lexical, evidence.lexical_full, strict=True)]
+    return [
+        w / max(full, 0.5) for w, full in zip(evidence.lexical, evidence.lexical_full, strict=True)
+    ]
 
 
 def _semantic_support(evidence: Evidence) -> list[float]:
     """Similarity on the scale of each point: 0 = as close as the bare question, 1 = as close
     as the reference answer. Points differ in how similar a full paraphrase can get."""
-    if evidence.semantic is None or evidence.semantic_full is None or evidence.semantic_floor is None:
+    if (
+        evidence.semantic is None
+        or evidence.semantic_full is None
+        or evidence.semantic_floor is None
+    ):
         return [0.0] * len(evidence.key_points)
     return [
         (s - floor) / max(full - floor, 0.1)
@@ -187,8 +196,8 @@ def _ramp(value: float, low: float, high: float) -> float:
 
 def judge(evidence: Evidence, tuning: Tuning | None = None) -> Grade:
     """Turn evidence into a Grade, with `tuning` (default: the one for the method available)."""
-    method = "lexical" if evidence.semantic is None else "semantic"
-    tuning = tuning or (LEXICAL if evidence.semantic is None else SEMANTIC)
+    method = evidence.method
+    tuning = tuning or (SEMANTIC if method == "semantic" else LEXICAL)
     if evidence.no_answer or not evidence.key_points:
         return Grade(0.0, (), evidence.key_points, None, method)
     support = [
@@ -207,10 +216,14 @@ def judge(evidence: Evidence, tuning: Tuning | None = None) -> Grade:
         # the rubric: a misconception costs a step and caps the score; as the main content, 0
         score = min(tuning.misconception_cap, max(0.0, score - tuning.misconception_step))
         if evidence.misconception_share >= tuning.misconception_main:
-            score = 0.0
-    covered = tuple(p for p, c in zip(evidence.key_points, credit, strict=True) if c >= tuning.covered_at)
+            score, credit = 0.0, [0.0] * len(credit)
+    covered = tuple(
+        p for p, c in zip(evidence.key_points, credit, strict=True) if c >= tuning.covered_at
+    )
     missed = tuple(p for p in evidence.key_points if p not in covered)
-    return Grade(round(min(1.0, max(0.0, score)), 4), covered, missed, evidence.misconception, method)
+    return Grade(
+        round(min(1.0, max(0.0, score)), 4), covered, missed, evidence.misconception, method
+    )
 
 
 def grade(
@@ -224,5 +237,10 @@ def grade(
 def feedback(grade: Grade, language: str = "en") -> str:
     """The short reply to the learner: what they covered and what is still missing."""
     return Catalog(language)(
-        "explain_feedback", covered=list(grade.covered), missed=list(grade.missed), skipped=False
+        "explain_feedback",
+        covered=list(grade.covered),
+        missed=list(grade.missed),
+        skipped=False,
+        misconception=grade.misconception,
+        score=round(grade.score * 100),
     )

@@ -80,8 +80,8 @@ SYNONYM_GROUPS = (
     "capacity limit",
     "store hold keep save",
     "evidence research proof",
-    "last lasting durable permanent",
-    "immediate instant",
+    "last lasting durable permanent longterm",
+    "immediate instant shortterm",
     "stabilise stabilize consolidate consolidation",
     "learn study",
     "practice practise train drill exercise",
@@ -90,6 +90,16 @@ SYNONYM_GROUPS = (
     "big huge large enormous massive",
     "different differ distinct separate",
 )
+
+NO_ANSWERS = frozenset(
+    ("idk", "dunno", "skip", "pass", "no idea", "no clue", "not sure", "nothing", "i don't know",
+     "i dont know", "don't know", "dont know", "i forgot")
+)  # fmt: skip
+_NO_ANSWER_WORDS = frozenset(
+    """idk dunno skip pass no idea clue tbh sure not i don't dont know im i'm have sorry lol
+    honestly really forgot nothing""".split()
+)
+
 
 # words that say the opposite of a partner ("slower" of "faster"): when two claims use the pair,
 # one each way, that is a flip like a negation
@@ -108,10 +118,12 @@ NEGATIONS = frozenset(
 
 
 def words(text: str) -> list[str]:
-    """Lower-case word tokens; "don't" stays one token, "re-reading" becomes "rereading"."""
+    """Lower-case word tokens; "don't" stays one token, "re-reading" becomes "rereading" and
+    "long term" "longterm"."""
     decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     plain = re.sub(r"(?<=[a-z])-(?=[a-z])", "", plain)
+    plain = re.sub(r"\b(short|long) term\b", r"\1term", plain)  # one idea, one word
     return re.findall(r"[a-z0-9]+(?:'[a-z]+)?", plain)
 
 
@@ -137,9 +149,9 @@ def _strip(word: str) -> str:
         stem = word[: -len(suffix)]
         if not word.endswith(suffix) or len(stem) < 3:
             continue
-        if suffix in DOUBLING_SUFFIXES and len(stem) > 3 and stem[-1] == stem[-2]:
-            if stem[-1] not in "lsz":
-                stem = stem[:-1]  # forgett → forget, beginn → begin
+        doubled = len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz"
+        if suffix in DOUBLING_SUFFIXES and doubled:
+            stem = stem[:-1]  # forgett → forget, beginn → begin (but fall, miss stay)
         return _strip(stem)  # "remembered" → "remember" → the same key as "remember"
     return word.removesuffix("e") if len(word) > 3 else word  # make/making meet at "mak"
 
@@ -173,7 +185,7 @@ _OPPOSITES = {concept(word): concept(partner) for word, partner in OPPOSITE_WORD
 
 
 def content_concepts(text: str) -> list[str]:
-    """Concept keys of the meaningful words of `text`, in order (stopwords and negations left out)."""
+    """Concept keys of the meaningful words of `text`, in order (no stopwords or negations)."""
     return [concept(w) for w in words(text) if is_content(w)]
 
 
@@ -192,45 +204,64 @@ class Claim:
     `flipped` holds the concepts reached through an opposite word ("slower" → fast), so
     "forgetting is fastest" and "forgetting is slowest" share `fast` with opposite signs.
     A negation right before an opposite word cancels it: "not different" is just "same".
+    `negations` holds, per negation, the concepts of the next few words: what it denies.
     `subject` is the first concept, usually what the clause is about.
     """
 
-    negated: bool
+    negations: tuple[frozenset[str], ...]
     concepts: frozenset[str]
     flipped: frozenset[str]
     subject: str | None
 
-    def disagrees_with(self, other: Claim, ignore: frozenset[str] = frozenset()) -> bool:
+    def disagrees_with(
+        self, other: Claim, ignore: frozenset[str] = frozenset(), *, scoped: bool = False
+    ) -> bool:
         """True when the two claims have opposite polarity on the concepts they share (flips of
-        `ignore`d concepts do not count)."""
+        `ignore`d concepts do not count). `scoped`: only negations of a shared concept count,
+        so "shows what you don't know" says nothing about "mistakes are fine"."""
         shared = (self.concepts & other.concepts) - ignore
         flips = sum(1 for c in self.flipped ^ other.flipped if c in shared)
-        return (self.negated != other.negated) != (flips % 2 == 1)
+        for claim_ in (self, other):
+            flips += sum(1 for denied in claim_.negations if not scoped or denied & shared)
+        return flips % 2 == 1
+
+
+NEGATION_REACH = 4  # content words after a negation that it denies
 
 
 def claim(text: str) -> Claim:
     tokens = words(text)
-    negations = 0
-    found: list[str] = []
+    keys: list[tuple[str | None, bool]] = []  # per token: its concept, and if an opposite word
+    for token in tokens:
+        opposite = None if is_negation(token) else _opposite(token)
+        if opposite is not None:
+            keys.append((opposite, True))
+        else:
+            keys.append((concept(token) if is_content(token) else None, False))
+    negations: list[frozenset[str]] = []
     flips: dict[str, set[bool]] = {}  # concept → how it was said: flipped, plain or both
     pending = -9  # index of the last negation not yet spent on an opposite word
-    for i, token in enumerate(tokens):
+    for i, (token, (key, is_opposite)) in enumerate(zip(tokens, keys, strict=True)):
         if is_negation(token):
-            negations += 1
+            ahead = [k for k, _ in keys[i + 1 :] if k is not None][:NEGATION_REACH]
+            negations.append(frozenset(ahead))
             pending = i
-            continue
-        opposite = _opposite(token)
-        if opposite is not None:
-            cancelled = i - pending <= 3  # "isn't different", "no less": the two flips cancel
+        elif key is not None:
+            cancelled = is_opposite and i - pending <= 3  # "isn't different": flips cancel
             if cancelled:
-                negations -= 1
+                negations.pop()
                 pending = -9
-            flips.setdefault(opposite, set()).add(not cancelled)
-            found.append(opposite)
-        elif is_content(token):
-            key = concept(token)
-            flips.setdefault(key, set()).add(False)
-            found.append(key)
+            flips.setdefault(key, set()).add(is_opposite and not cancelled)
+    found = [k for k, _ in keys if k is not None]
     # "fastest at first, then slower" says both: such a concept carries no polarity
     flipped = frozenset(c for c, ways in flips.items() if ways == {True})
-    return Claim(negations % 2 == 1, frozenset(found), flipped, found[0] if found else None)
+    return Claim(tuple(negations), frozenset(found), flipped, found[0] if found else None)
+
+
+def is_no_answer(answer: str) -> bool:
+    """Empty, "idk", "i have no idea", "skip"…: nothing to grade."""
+    tokens = words(answer)
+    plain = " ".join(tokens)
+    return (
+        not tokens or plain in NO_ANSWERS or (len(tokens) <= 6 and set(tokens) <= _NO_ANSWER_WORDS)
+    )

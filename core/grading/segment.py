@@ -6,7 +6,6 @@ said in one clause or one sentence, so an answer is compared piece by piece, nev
 
 from __future__ import annotations
 
-import itertools
 import re
 
 MAX_PIECES = 24  # bounds the work for very long answers (each piece is one embedding)
@@ -41,7 +40,9 @@ def sentences(text: str) -> list[str]:
     return [piece for piece in pieces if re.search(r"\w", piece)]
 
 
-def clauses(sentence: str, min_words: int = 3, breaks: re.Pattern[str] = _CLAUSE_BREAK) -> list[str]:
+def clauses(
+    sentence: str, min_words: int = 3, breaks: re.Pattern[str] = _CLAUSE_BREAK
+) -> list[str]:
     """The sentence split at commas and linking words; fragments too short to say anything
     are joined to their neighbour."""
     parts = [part.strip() for part in breaks.split(sentence) if part and part.strip()]
@@ -74,8 +75,6 @@ def answer_pieces(answer: str) -> list[str]:
         split = clauses(sentence)
         if len(split) > 1:
             found.extend(split)
-        if len(split) > 2:  # a point is often said across two neighbouring clauses
-            found.extend(f"{a} {b}" for a, b in itertools.pairwise(split))
         for clause in split:
             if len(clause.split()) > LONG_CLAUSE:
                 found.extend(windows(clause))
@@ -91,9 +90,7 @@ def answer_pieces(answer: str) -> list[str]:
 def claim_pieces(text: str) -> list[str]:
     """The clauses of a text, the units whose polarity is compared ("everyone benefits" is a
     claim of its own, so fragments stay apart down to two words)."""
-    return [
-        clause for sentence in sentences(text) for clause in clauses(sentence, 2, _CLAIM_BREAK)
-    ]
+    return [clause for sentence in sentences(text) for clause in clauses(sentence, 2, _CLAIM_BREAK)]
 
 
 def points_from_reference(reference: str) -> list[str]:
