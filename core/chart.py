@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -20,6 +21,7 @@ TRACK = (228, 228, 222)
 COLOURS = {"mastered": (46, 160, 67), "in progress": (230, 160, 40), "not started": (200, 90, 80)}
 
 
+@cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
         try:
@@ -60,5 +62,5 @@ def progress_chart(title: str, concepts: Sequence[tuple[str, float]], subtitle: 
         draw.line((x, TOP, x, bottom), fill=MUTED, width=1)
         draw.text((x - 12, bottom + 6), f"{round(threshold * 100)}%", fill=MUTED, font=value_font)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG")  # optimize=True took 30 ms for a few percent
     return buffer.getvalue()

@@ -31,7 +31,12 @@ def _load(language: str, directory: Path) -> dict[str, jinja2.Template]:
 
 
 def available_languages(directory: Path | None = None) -> list[str]:
-    return sorted(p.stem for p in (directory or catalog_dir()).glob("*.yaml"))
+    return list(_languages_in(directory or catalog_dir()))
+
+
+@cache
+def _languages_in(directory: Path) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in directory.glob("*.yaml")))
 
 
 class Catalog:
