@@ -46,12 +46,12 @@ CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64  # bytes
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "poll_answer", "my_chat_member"]
+# The menu lists what the engine answers today; /mentor and /lang join with their issues.
 COMMANDS = {
     "start": "Start or restart", "today": "Today's session", "quiz": "A quick quiz question",
-    "ask": "Ask a question", "mentor": "Ask a human mentor", "progress": "Your progress",
+    "ask": "Ask a question", "progress": "Your progress", "goal": "Pick a topic to work towards",
     "pause": "Pause reminders", "resume": "Resume reminders", "stop": "Stop all messages",
     "export": "Get your data", "delete": "Delete your data", "help": "What I can do",
-    "lang": "Change language",
 }  # fmt: skip
 MEDIA_FIELDS = ("sticker", "photo", "voice", "video", "video_note", "audio", "document",
                 "location", "venue", "contact", "animation", "dice", "poll")  # fmt: skip
