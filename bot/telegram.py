@@ -76,7 +76,7 @@ def parse_update(data: Mapping[str, Any], bot: ExtBot[Any] | None = None) -> Tel
         raise ValueError("not a Telegram update: no integer update_id")
     try:
         update = Update.de_json(dict(data), bot)
-    except (KeyError, TypeError, ValueError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise ValueError(f"not a Telegram update: {error}") from error
     if update.callback_query is not None:
         query = update.callback_query
@@ -274,7 +274,13 @@ class TelegramSender:
                     explanation=quiz.explanation or None,
                 )
             if message.poll is not None:
-                await self.remember_poll(message.poll.id, chat_id, quiz.item_id)
+                try:
+                    await self.remember_poll(message.poll.id, chat_id, quiz.item_id)
+                except Exception:  # the poll is out: resending it would be worse than this
+                    log.exception(
+                        "could not remember poll %s; its answer will read as closed",
+                        message.poll.id,
+                    )
             return
         # Too long for a native poll: the same choice as buttons; grading is the same.
         lines = [quiz.question, *(f"{chr(65 + i)}. {o}" for i, o in enumerate(quiz.options))]

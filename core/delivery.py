@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12  # with the backoff below, about 2 hours of trying
 MAX_BACKOFF_SECONDS = 1800.0
+MAX_UNEXPECTED_ATTEMPTS = 2  # an error that is not the platform's is most likely our bug
 LEASE_SECONDS = 60.0
 
 
@@ -50,9 +51,7 @@ class Dispatcher:
         """Send everything due now; each address's messages go strictly one after another."""
         report = DeliveryReport()
         while True:
-            with self.outbox() as outbox:
-                claimed = outbox.claim_due(self.clock(), self.batch, LEASE_SECONDS)
-            claimed = [m for m in claimed if m.address.channel in self.senders]
+            claimed = await asyncio.to_thread(self._claim)
             if not claimed:
                 return report
             outcomes = await asyncio.gather(*(self._send(m) for m in claimed))
@@ -61,36 +60,51 @@ class Dispatcher:
             if all(outcome == "retried" for outcome in outcomes):  # no address moved on
                 return report
 
+    def _claim(self) -> list[OutgoingMessage]:
+        with self.outbox() as outbox:
+            return outbox.claim_due(self.clock(), self.batch, LEASE_SECONDS, list(self.senders))
+
     async def _send(self, message: OutgoingMessage) -> str:
         sender = self.senders[message.address.channel]
         try:
             await sender.send(message.address.address, message.reply)
         except LearnerUnreachable as error:
             log.warning("learner %s unreachable: %s", message.learner_id, error)
-            with self.outbox() as outbox:
-                outbox.mark_failed(message.id, str(error))
-                if message.learner_id is not None:
-                    outbox.mark_unreachable(message.learner_id, str(error))
-            return "failed"
+            return await asyncio.to_thread(self._settle_unreachable, message, str(error))
         except PermanentDelivery as error:
             log.warning("message %s refused for good: %s", message.id, error)
-            with self.outbox() as outbox:
-                outbox.mark_failed(message.id, str(error))
-            return "failed"
+            return await asyncio.to_thread(self._fail, message, str(error))
         except RetryableDelivery as error:
-            return self._retry(message, str(error), error.retry_after)
-        except Exception as error:  # an unexpected client error: treat it as transient
+            return await asyncio.to_thread(self._retry, message, str(error), error.retry_after)
+        except Exception as error:  # a rendering bug or an unknown client error
             log.exception("message %s: unexpected send error", message.id)
-            return self._retry(message, f"{type(error).__name__}: {error}", None)
+            reason = f"{type(error).__name__}: {error}"
+            if message.attempts + 1 >= MAX_UNEXPECTED_ATTEMPTS:  # a bug would only fail again
+                return await asyncio.to_thread(self._fail, message, reason)
+            return await asyncio.to_thread(self._retry, message, reason, None)
+        return await asyncio.to_thread(self._sent, message)
+
+    def _sent(self, message: OutgoingMessage) -> str:
         with self.outbox() as outbox:
-            outbox.mark_sent(message.id, self.clock())
+            outbox.mark_sent(message, self.clock())
         return "sent"
 
-    def _retry(self, message: OutgoingMessage, error: str, retry_after: float | None) -> str:
+    def _fail(self, message: OutgoingMessage, error: str) -> str:
         with self.outbox() as outbox:
-            if message.attempts + 1 >= MAX_ATTEMPTS:
-                outbox.mark_failed(message.id, f"gave up after {MAX_ATTEMPTS} tries: {error}")
-                return "failed"
-            delay = retry_delay(message.attempts, retry_after)
-            outbox.mark_retry(message.id, self.clock() + timedelta(seconds=delay), error)
+            outbox.mark_failed(message, error)
+        return "failed"
+
+    def _settle_unreachable(self, message: OutgoingMessage, error: str) -> str:
+        with self.outbox() as outbox:
+            outbox.mark_failed(message, error)
+            if message.learner_id is not None:
+                outbox.mark_unreachable(message.learner_id, error)
+        return "failed"
+
+    def _retry(self, message: OutgoingMessage, error: str, retry_after: float | None) -> str:
+        if message.attempts + 1 >= MAX_ATTEMPTS:
+            return self._fail(message, f"gave up after {MAX_ATTEMPTS} tries: {error}")
+        delay = retry_delay(message.attempts, retry_after)
+        with self.outbox() as outbox:
+            outbox.mark_retry(message, self.clock() + timedelta(seconds=delay), error)
         return "retried"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,17 +63,20 @@ class OutgoingMessage:
     address: Address
     reply: Reply
     attempts: int
+    lease: datetime  # until when this worker holds it
 
 
 class Outbox(Protocol):
-    """One transaction's view of the outbox."""
+    """One transaction's view of the outbox. Only the lease holder may settle a message."""
 
     def claim_due(
-        self, now: datetime, limit: int, lease_seconds: float
+        self, now: datetime, limit: int, lease_seconds: float, channels: Collection[str]
     ) -> list[OutgoingMessage]: ...
-    def mark_sent(self, message_id: int, now: datetime) -> None: ...
-    def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str) -> None: ...
-    def mark_failed(self, message_id: int, error: str) -> None: ...
+    def mark_sent(self, message: OutgoingMessage, now: datetime) -> None: ...
+    def mark_retry(
+        self, message: OutgoingMessage, next_attempt_at: datetime, error: str
+    ) -> None: ...
+    def mark_failed(self, message: OutgoingMessage, error: str) -> None: ...
     def mark_unreachable(self, learner_id: int, error: str) -> None: ...
 
 

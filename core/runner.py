@@ -19,11 +19,20 @@ from core.dialogue.model import (
     ForgetLearner,
     RecordActivity,
 )
+from core.errors import PauError
 from core.ports import Clock, LearnerStore, Locks, PendingEvent, Transactions
 from core.replies import File, Reply, Text
 
 log = logging.getLogger(__name__)
 NOTHING_PENDING, MORE_WAITING, LAST_ONE = "nothing pending", "more waiting", "last one"
+
+
+class StepFailed(PauError):
+    """The pure step raised for an event (a bug, or content it cannot handle)."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
 
 
 class Runner:
@@ -54,32 +63,36 @@ class Runner:
                     return NOTHING_PENDING
                 self._handle(store, learner_id, pending)
                 return MORE_WAITING if store.next_pending(learner_id) else LAST_ONE
-        except Exception as error:
-            log.exception("event for learner %s failed; answering with an apology", learner_id)
+        except StepFailed as failure:
+            # A bug in the dialogue for this event: it would fail the same way again, so it is
+            # marked failed and the learner hears an apology. Storage errors are not caught here:
+            # the event stays pending and is tried again.
+            log.error("event for learner %s failed in the step", learner_id, exc_info=failure.cause)
             with self.transactions() as store:
                 pending = store.next_pending(learner_id)
                 if pending is None:
                     return NOTHING_PENDING
                 now = self.clock()
-                snapshot = store.load(learner_id, now)
-                apology = Text(self.world.catalog_for(snapshot.profile.language)("error_apology"))
+                apology = Text(self.world.catalog_for("en")("error_apology"))
                 store.enqueue(store.address(learner_id), learner_id, [apology], now)
-                store.mark_processed(
-                    pending.id, now, error=f"{type(error).__name__}: {error}"[:500]
-                )
+                store.mark_processed(pending.id, now, error=str(failure)[:500])
             return MORE_WAITING
 
     def _handle(self, store: LearnerStore, learner_id: int, pending: PendingEvent) -> None:
         now = self.clock()
-        snapshot = store.load(learner_id, now)
-        transition = step(snapshot, pending.event, now, self.world)
+        snapshot = store.load(learner_id, pending.received_at)
+        try:
+            # The learner's moment is when the message arrived, not when a backlog reached it.
+            transition = step(snapshot, pending.event, pending.received_at, self.world)
+        except Exception as error:
+            raise StepFailed(error) from error
         replies: list[Reply] = list(transition.replies)
         address = store.address(learner_id)
         for effect in transition.effects:
             if isinstance(effect, RecordActivity):
-                store.record_activity(learner_id, effect, now)
+                store.record_activity(learner_id, effect, pending.received_at)
                 if effect.kind == "quiz":
-                    store.review(learner_id, effect, now)
+                    store.review(learner_id, effect, pending.received_at)
             elif isinstance(effect, ExportData):
                 replies.append(export_file(store.export(learner_id)))
             elif isinstance(effect, DeleteLearner | ForgetLearner):

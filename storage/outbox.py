@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -19,8 +21,10 @@ class SqlOutbox:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[OutgoingMessage]:
-        """The oldest pending message of each address, if due and not leased by another worker."""
+    def claim_due(
+        self, now: datetime, limit: int, lease_seconds: float, channels: Collection[str]
+    ) -> list[OutgoingMessage]:
+        """The oldest pending message of each address on `channels`, if due and not leased."""
         moment = to_db(now)
         earlier = sa.orm.aliased(OutboxMessage)
         head_of_address = (
@@ -32,15 +36,16 @@ class SqlOutbox:
             )
             .scalar_subquery()
         )
+        lease_free = sa.or_(
+            col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < moment
+        )
         candidates = self.session.exec(
             select(OutboxMessage)
             .where(
-                OutboxMessage.status == "pending",
+                col(OutboxMessage.status) == "pending",
+                col(OutboxMessage.channel).in_(list(channels)),
                 col(OutboxMessage.next_attempt_at) <= moment,
-                sa.or_(
-                    col(OutboxMessage.lease_until).is_(None),
-                    col(OutboxMessage.lease_until) < moment,
-                ),
+                lease_free,
                 col(OutboxMessage.id) == head_of_address,
             )
             .order_by(col(OutboxMessage.id))
@@ -54,10 +59,7 @@ class SqlOutbox:
                 .where(
                     col(OutboxMessage.id) == row.id,
                     col(OutboxMessage.status) == "pending",
-                    sa.or_(
-                        col(OutboxMessage.lease_until).is_(None),
-                        col(OutboxMessage.lease_until) < moment,
-                    ),
+                    lease_free,
                 )
                 .values(lease_until=lease)
             )
@@ -65,26 +67,39 @@ class SqlOutbox:
                 claimed.append(
                     OutgoingMessage(
                         row.id, row.learner_id, Address(row.channel, row.address),
-                        reply_from_dict(row.payload), row.attempts,
+                        reply_from_dict(row.payload), row.attempts, lease,
                     )
                 )  # fmt: skip
         return claimed
 
-    def mark_sent(self, message_id: int, now: datetime) -> None:
-        row = self.session.get(OutboxMessage, message_id)
-        if row is None:
-            return
-        if row.learner_id is None:  # a goodbye after a delete: keep nothing
-            self.session.delete(row)
-            return
-        row.status, row.sent_at, row.lease_until = "sent", to_db(now), None
-        row.attempts += 1
-        self.session.add(row)
+    def _still_ours(self, message: OutgoingMessage) -> Any:
+        """Only the worker that holds the lease may settle a message (a slow send whose lease ran
+        out must not overwrite what the next worker did)."""
+        return sa.and_(
+            col(OutboxMessage.id) == message.id,
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.lease_until) == message.lease,
+        )
 
-    def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str) -> None:
+    def mark_sent(self, message: OutgoingMessage, now: datetime) -> None:
+        if message.learner_id is None:  # a goodbye after a delete: keep nothing
+            self.session.execute(sa.delete(OutboxMessage).where(self._still_ours(message)))
+            return
         self.session.execute(
             sa.update(OutboxMessage)
-            .where(col(OutboxMessage.id) == message_id)
+            .where(self._still_ours(message))
+            .values(
+                status="sent",
+                sent_at=to_db(now),
+                lease_until=None,
+                attempts=OutboxMessage.attempts + 1,
+            )
+        )
+
+    def mark_retry(self, message: OutgoingMessage, next_attempt_at: datetime, error: str) -> None:
+        self.session.execute(
+            sa.update(OutboxMessage)
+            .where(self._still_ours(message))
             .values(
                 attempts=OutboxMessage.attempts + 1,
                 next_attempt_at=to_db(next_attempt_at),
@@ -93,10 +108,13 @@ class SqlOutbox:
             )
         )
 
-    def mark_failed(self, message_id: int, error: str) -> None:
+    def mark_failed(self, message: OutgoingMessage, error: str) -> None:
+        if message.learner_id is None:  # a goodbye after a delete: keep nothing, sent or not
+            self.session.execute(sa.delete(OutboxMessage).where(self._still_ours(message)))
+            return
         self.session.execute(
             sa.update(OutboxMessage)
-            .where(col(OutboxMessage.id) == message_id)
+            .where(self._still_ours(message))
             .values(
                 status="failed",
                 attempts=OutboxMessage.attempts + 1,
@@ -116,13 +134,4 @@ class SqlOutbox:
         )
         self.session.execute(
             sa.update(Learner).where(col(Learner.id) == learner_id).values(unreachable=True)
-        )
-
-    def pending_count(self) -> int:
-        return int(
-            self.session.exec(
-                select(sa.func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.status == "pending")
-            ).one()
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,43 @@ def test_events_are_processed_in_arrival_order(onboarded: ChatLearner) -> None:
         kinds = connection.execute(sa.text("SELECT kind FROM activity ORDER BY id")).scalars().all()
     assert kinds == ["lesson", "quiz", "reflection"]
     assert state_of(pau) == State.IDLE
+
+
+def test_a_learner_who_cannot_be_loaded_does_not_hold_up_the_others(
+    demo_course: Course, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pau = make_pau(fresh_sqlite(tmp_path / "two.db"), demo_course, clock)
+    broken, fine = ChatLearner(pau, "broken", clock), ChatLearner(pau, "fine", clock)
+    broken.say("hi")
+    with pau.engine.begin() as connection:  # a state this release does not know any more
+        connection.execute(sa.text("UPDATE conversation SET state = 'review:old'"))
+    assert fine.say("hi")  # answered although the other learner's snapshot cannot be loaded
+    with pau.engine.connect() as connection:
+        pending = connection.execute(
+            sa.text("SELECT count(*) FROM inbound_message WHERE processed_at IS NULL")
+        ).scalar()
+    assert pending == 0
+    assert broken.send_event(InboundEvent.text_message("yes")) == []  # kept pending, not lost
+    with pau.engine.connect() as connection:
+        pending = connection.execute(
+            sa.text("SELECT count(*) FROM inbound_message WHERE processed_at IS NULL")
+        ).scalar()
+    assert pending == 1
+    pau.close()
+
+
+def test_the_step_sees_the_time_the_message_arrived(
+    onboarded: ChatLearner, clock: FixedClock
+) -> None:
+    onboarded.say("Continue")
+    quiz = next(r for r in onboarded.last_replies if isinstance(r, Quiz))
+    received = clock() + timedelta(seconds=20)
+    onboarded.pau.ingest(channel="test", sender_id=onboarded.user_id, platform_message_id="late",
+                         event=InboundEvent.text_message(str(quiz.correct_index + 1)), received_at=received)  # fmt: skip
+    clock.advance(hours=3)  # a backlog: processed three hours later
+    onboarded.pau.process_pending()
+    with onboarded.pau.engine.connect() as connection:
+        duration = connection.execute(
+            sa.text("SELECT duration_ms FROM activity WHERE kind = 'quiz'")
+        ).scalar()
+    assert duration == 20_000

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
@@ -134,26 +135,63 @@ class TestRepositories:
                 clock(),
             )
         with transaction(engine) as session:
-            claimed = SqlOutbox(session).claim_due(clock(), 10, 60)
+            claimed = SqlOutbox(session).claim_due(clock(), 10, 60, ["test"])
         assert [(m.address.address, m.reply) for m in claimed] == [
             ("a", Text("a1")), ("b", Choices("b1", (Option("x", "X"), Option("y", "Y")))),
         ]  # fmt: skip
         with transaction(engine) as session:
             assert (
-                SqlOutbox(session).claim_due(clock(), 10, 60) == []
+                SqlOutbox(session).claim_due(clock(), 10, 60, ["test"]) == []
             )  # leased, and a2 waits for a1
-            SqlOutbox(session).mark_retry(claimed[0].id, clock() + timedelta(seconds=30), "429")
+            SqlOutbox(session).mark_retry(claimed[0], clock() + timedelta(seconds=30), "429")
         with transaction(engine) as session:
             assert (
-                SqlOutbox(session).claim_due(clock(), 10, 60) == []
+                SqlOutbox(session).claim_due(clock(), 10, 60, ["test"]) == []
             )  # a1 not due yet; a2 still waits
         clock.advance(seconds=31)
         with transaction(engine) as session:
-            again = SqlOutbox(session).claim_due(clock(), 10, 60)
+            again = SqlOutbox(session).claim_due(clock(), 10, 60, ["test"])
             assert [m.reply for m in again] == [Text("a1")]
-            SqlOutbox(session).mark_sent(again[0].id, clock())
+            SqlOutbox(session).mark_sent(again[0], clock())
         with transaction(engine) as session:
-            assert [m.reply for m in SqlOutbox(session).claim_due(clock(), 10, 60)] == [Text("a2")]
+            assert [m.reply for m in SqlOutbox(session).claim_due(clock(), 10, 60, ["test"])] == [
+                Text("a2")
+            ]
+
+    def test_only_the_lease_holder_settles_a_message(
+        self, engine: Engine, clock: FixedClock
+    ) -> None:
+        with transaction(engine) as session:
+            SqlLearnerStore(session).enqueue(Address("test", "a"), None, [Text("a1")], clock())
+            SqlLearnerStore(session).enqueue(Address("other", "b"), None, [Text("b1")], clock())
+        with transaction(engine) as session:
+            [slow] = SqlOutbox(session).claim_due(clock(), 10, 60, ["test"])  # "other" is not ours
+        clock.advance(seconds=61)  # worker A's send hangs past its lease
+        with transaction(engine) as session:
+            [fast] = SqlOutbox(session).claim_due(clock(), 10, 60, ["test"])
+            assert fast.id == slow.id
+            SqlOutbox(session).mark_retry(fast, clock() + timedelta(seconds=5), "502")
+        with transaction(engine) as session:
+            SqlOutbox(session).mark_failed(slow, "late news from worker A")  # must change nothing
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT channel, status, attempts, last_error FROM outbox ORDER BY id")
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("test", "pending", 1, "502"),
+            ("other", "pending", 0, None),
+        ]
+
+    def test_a_goodbye_after_delete_is_never_kept(self, engine: Engine, clock: FixedClock) -> None:
+        with transaction(engine) as session:
+            SqlLearnerStore(session).enqueue(
+                Address("test", "gone"), None, [Text("Goodbye")], clock()
+            )
+        with transaction(engine) as session:
+            [goodbye] = SqlOutbox(session).claim_due(clock(), 10, 60, ["test"])
+            SqlOutbox(session).mark_failed(goodbye, "403 blocked")
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM outbox")).scalar() == 0
 
     def test_content_import_is_idempotent_and_keeps_progress(
         self, engine: Engine, clock: FixedClock, demo_course: Course

@@ -135,7 +135,7 @@ async def test_a_missing_or_wrong_secret_is_refused_and_nothing_is_stored(
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"message": {}}', b'{"update_id": "7"}',
-                                  b'{"update_id": 7, "message": {"text": 5}}', "\udcff".encode("utf-8", "surrogatepass")])  # fmt: skip
+                                  b'{"update_id": 7, "message": {"text": 5}}', b'{"update_id": 1, "message": "x"}', "\udcff".encode("utf-8", "surrogatepass")])  # fmt: skip
 async def test_malformed_bodies_get_400(
     client: httpx.AsyncClient, telegram_pau: Pau, body: bytes
 ) -> None:
@@ -447,3 +447,47 @@ async def test_an_unreachable_bot_api_is_a_retryable_network_error() -> None:
     with pytest.raises(RetryableDelivery, match="network"):
         await sender.send(str(LEARNER_ID), Text("hello"))
     await sender.stop()
+
+
+async def test_an_empty_secret_means_no_webhook_not_an_open_one(telegram_pau: Pau) -> None:
+    from pydantic import SecretStr
+
+    telegram_pau.settings.telegram_webhook_secret = SecretStr("")  # as a copied .env.example has it
+    app = create_app(telegram_pau.settings, pau=telegram_pau, scheduler=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://pau"
+    ) as http:
+        response = await post(http, update_payload("message_text"), secret="")
+    assert response.status_code == 404
+    assert stored(telegram_pau) == 0
+
+
+async def test_a_declared_oversized_body_is_refused_before_reading(
+    client: httpx.AsyncClient, telegram_pau: Pau
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Length": "5000000"}
+    response = await client.post("/webhooks/telegram", content=b"{}", headers=headers)
+    assert response.status_code == 413 and stored(telegram_pau) == 0
+
+
+async def test_a_block_after_delete_does_not_bring_the_learner_back(ada: TelegramLearner) -> None:
+    await ada.onboard()
+    await ada.say("/delete")
+    await ada.tap("yes")
+    assert await ada.send("my_chat_member_blocked") == []
+    with ada.pau.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM learner")).scalar() == 0
+
+
+def test_logs_never_carry_the_bot_token() -> None:
+    import logging
+
+    from webhooks.cli import configure_logging
+
+    configure_logging("INFO")
+    assert (
+        logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+    )  # its lines hold the token
+    configure_logging("DEBUG")
+    assert logging.getLogger("httpx").getEffectiveLevel() == logging.DEBUG
+    configure_logging("WARNING")

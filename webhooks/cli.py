@@ -67,12 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.pau_log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if settings.pau_log_level.upper() != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations are routine noise
+    configure_logging(settings.pau_log_level)
     if args.command == "serve":
         return _serve(args.host, args.port, scheduler=not args.no_scheduler)
     if args.command == "worker":
@@ -88,6 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     upgrade(settings.database_url)
     print(f"database is up to date ({_safe_url(settings.database_url)})")
     return 0
+
+
+def configure_logging(level: str) -> None:
+    """PAU's level for PAU; the HTTP client libraries stay at WARNING unless DEBUG is asked for,
+    because their request lines carry the Telegram bot token in the URL."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for noisy in ("httpx", "httpcore", "telegram", "alembic"):
+        logging.getLogger(noisy).setLevel(quiet)
 
 
 def _safe_url(url: str) -> str:
@@ -125,7 +131,12 @@ async def _set_telegram_webhook(url: str) -> int:
 
     settings = get_settings()
     token, secret = settings.telegram_bot_token, settings.telegram_webhook_secret
-    if token is None or secret is None:
+    if (
+        token is None
+        or secret is None
+        or not token.get_secret_value()
+        or not secret.get_secret_value()
+    ):
         print("Set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first.", file=sys.stderr)
         return 2
     if not url.startswith("https://") and "127.0.0.1" not in url and "localhost" not in url:

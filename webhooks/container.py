@@ -92,7 +92,13 @@ class Pau:
         """Process every learner with stored, unprocessed events (after a restart, too)."""
         with transaction(self.engine) as session:
             learner_ids = learner_store.learners_with_pending(session, limit=limit)
-        return sum(self.runner.process_learner(learner_id) for learner_id in learner_ids)
+        handled = 0
+        for learner_id in learner_ids:
+            try:
+                handled += self.runner.process_learner(learner_id)
+            except Exception:  # a storage error or lock time-out: the event stays pending
+                log.exception("learner %s: processing failed; will try again", learner_id)
+        return handled
 
     def refit_review_parameters(self) -> int:
         """Fit FSRS parameters for learners with enough new history; keep them only if better."""
@@ -116,8 +122,10 @@ class Pau:
         return len(learner_ids)
 
     async def work_once(self) -> int:
-        handled = await asyncio.to_thread(self.process_pending)
-        await self.dispatcher.deliver_due()
+        try:
+            handled = await asyncio.to_thread(self.process_pending)
+        finally:
+            await self.dispatcher.deliver_due()  # replies already written go out regardless
         return handled
 
     def readiness(self) -> dict[str, str]:

@@ -37,13 +37,17 @@ def _error(status: int, message: str) -> JSONResponse:
 async def telegram_webhook(request: Request, background: BackgroundTasks) -> JSONResponse:
     pau: Pau = request.app.state.pau
     secret = pau.settings.telegram_webhook_secret
-    if pau.telegram is None or secret is None:
-        return _error(404, "the Telegram channel is not configured")
+    if pau.telegram is None or secret is None or not secret.get_secret_value():
+        # no secret, no webhook: an empty one would let anybody post updates
+        return _error(404, "the Telegram channel is not configured (token and secret)")
     given = request.headers.get(SECRET_HEADER)
     if given is None:
         return _error(401, "missing secret token")
     if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
         return _error(403, "wrong secret token")
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        return _error(413, "update too large")
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         return _error(413, "update too large")
@@ -53,6 +57,9 @@ async def telegram_webhook(request: Request, background: BackgroundTasks) -> JSO
         return _error(400, f"malformed update: {str(error)[:100]}")
     if inbound is None:
         return JSONResponse({"ok": True, "ignored": True})
+    if inbound.blocked is not None:  # (un)blocked: noted for a known learner, never a new one
+        await run_in_threadpool(note_block, pau, inbound)
+        return JSONResponse({"ok": True})
     ingested = await run_in_threadpool(store, pau, inbound)
     if not ingested.duplicate:
         scheduler = getattr(request.app.state, "scheduler", None)
@@ -65,17 +72,20 @@ async def telegram_webhook(request: Request, background: BackgroundTasks) -> JSO
     return JSONResponse({"ok": True, "duplicate": ingested.duplicate})
 
 
+def note_block(pau: Pau, inbound: TelegramInbound) -> None:
+    with transaction(pau.engine) as session:
+        set_reachable(
+            session, channel=CHANNEL, address=inbound.sender_id, reachable=not inbound.blocked
+        )
+
+
 def store(pau: Pau, inbound: TelegramInbound) -> Ingested:
-    """One transaction: the poll's quiz item looked up, the block status noted, the event stored."""
+    """One transaction: the poll's quiz item looked up, then the event stored (deduplicated)."""
     event = inbound.event
     with transaction(pau.engine) as session:
         if inbound.poll_id is not None:
             item = poll_item(session, poll_id=inbound.poll_id)
             event = replace(event, ref=item or "unknown-poll")  # unknown: answered as "closed"
-        if inbound.blocked is not None:
-            set_reachable(
-                session, channel=CHANNEL, address=inbound.sender_id, reachable=not inbound.blocked
-            )
         return ingest(
             session,
             channel=CHANNEL,

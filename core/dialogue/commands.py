@@ -76,12 +76,14 @@ def handle(turn: Turn, command: Command) -> Transition:
     if state is State.STOPPED:
         if command in (Command.START, Command.RESUME, Command.TODAY, Command.MORE):
             data = {k: v for k, v in snapshot.data.items() if k != "stopped_from"}
-            back = Transition(
-                State.IDLE, data, (Text(t("welcome_back", name=snapshot.profile.name)),)
-            )
-            return back.then(
-                menu(turn), effects=(UpdateProfile({"stopped": False, "paused": False}),)
-            )
+            welcome = Text(t("welcome_back", name=snapshot.profile.name))
+            unstop = UpdateProfile({"stopped": False, "paused": False})
+            stopped_from = State(str(snapshot.data.get("stopped_from", State.IDLE)))
+            if stopped_from in ONBOARDING:  # set-up was not finished: carry on where it stopped
+                resumed = Turn(replace(snapshot, state=stopped_from), turn.now, turn.world)
+                questions = onboarding.question_for(resumed, stopped_from)
+                return Transition(stopped_from, data, (welcome, *questions), (unstop,))
+            return Transition(State.IDLE, data, (welcome,)).then(menu(turn), effects=(unstop,))
         return turn.stay(Text(t("stopped_hint")))
     if state in ONBOARDING:
         return turn.stay(Text(t("finish_onboarding_first")), *onboarding.question_for(turn, state))

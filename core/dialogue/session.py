@@ -36,11 +36,13 @@ def planner_input(turn: Turn) -> PlannerInput:
     last_done_at = {
         kind: datetime.fromisoformat(moment) for kind, moment in snapshot.stats.last_done_at.items()
     }
+    course = turn.course
     return PlannerInput(
         now=turn.now,
-        course=turn.course,
+        course=course,
         progress=snapshot.progress,
-        due_reviews=snapshot.due_reviews,
+        # a card whose item left the course in a re-import is not offered any more
+        due_reviews=tuple(r for r in snapshot.due_reviews if course.quiz_item(r.item_id)),
         recent_results=snapshot.stats.recent_results,
         last_kind=snapshot.stats.last_kind,
         last_done_at=last_done_at,
@@ -70,9 +72,18 @@ def start(turn: Turn, plan: list[dict[str, str]], *intro: Reply) -> Transition:
 
 
 def current(turn: Turn) -> dict[str, str] | None:
+    """The open activity, if there is one and its content still exists in the course."""
     plan = turn.snapshot.data.get("plan") or []
     index = int(turn.snapshot.data.get("index", 0))
-    return plan[index] if 0 <= index < len(plan) else None
+    activity = plan[index] if 0 <= index < len(plan) else None
+    course = turn.course
+    if activity is None or course is None:
+        return None
+    if "item" in activity and course.quiz_item(activity["item"]) is None:
+        return None
+    if course.concept(activity["concept"]) is None:
+        return None
+    return dict(activity)
 
 
 def quiz_reply(item: QuizItem) -> Quiz:
@@ -211,13 +222,13 @@ def option_index(item: QuizItem, event: InboundEvent) -> int | None:
             return int(raw)
         return None
     text = normalize(event.text)
+    for index, option in enumerate(item.options):  # the option's own text wins over a position
+        if text == normalize(option):
+            return index
     if text.isdigit() and 1 <= int(text) <= len(item.options):
         return int(text) - 1
     if len(text) == 1 and "a" <= text <= chr(ord("a") + len(item.options) - 1):
         return ord(text) - ord("a")
-    for index, option in enumerate(item.options):
-        if text == normalize(option):
-            return index
     if len(item.options) == 2 and item.options[0] == "True":
         if text in {"t", "true", "right", "correct"}:
             return 0

@@ -54,6 +54,10 @@ def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -
             Text(turn.t("unsupported", media=event.media_type or "that")),
             *commands.where_we_were(turn),
         )
+    if state in ACTIVITIES and session.current(turn) is None:
+        # the open activity's content was removed by a course update: back to the menu
+        idle = {k: v for k, v in snapshot.data.items() if k not in session.SESSION_KEYS}
+        return Transition(State.IDLE, idle, (Text(turn.t("activity_gone")), commands.menu(turn)))
     if state in ACTIVITIES:
         answered = session.HANDLERS[state](turn, event)
         if answered is not None:
