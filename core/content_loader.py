@@ -12,6 +12,7 @@ from core.content import Concept, Course, ExplainBack, QuizItem, QuizType
 from core.errors import ContentError
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+MAX_ID_LENGTH = 40  # ids travel in button data ("answer:<item>:<n>"), 64 bytes on Telegram
 BUBBLE_SEPARATOR = re.compile(r"^\+\+\+\s*$", re.MULTILINE)
 
 
@@ -92,11 +93,20 @@ def _line(data: Located, key: str) -> int:
     return data.lines.get(key, data.line)
 
 
+def _check_id(value: str, path: Path, line: int, problems: _Problems) -> None:
+    if not ID_PATTERN.match(value):
+        problems.add(path, line, f"id '{value}' must be lower-case letters, digits and dashes")
+    elif len(value) > MAX_ID_LENGTH:
+        problems.add(path, line, f"id '{value}' is longer than {MAX_ID_LENGTH} characters")
+
+
 def _parse_quiz_item(raw: Any, concept_id: str, path: Path, problems: _Problems) -> QuizItem | None:
     if not isinstance(raw, Located):
         problems.add(path, 1, f"quiz item in '{concept_id}' must be a mapping")
         return None
     item_id = _require(raw, "id", path, problems)
+    if item_id is not None:
+        _check_id(str(item_id), path, _line(raw, "id"), problems)
     question = _require(raw, "question", path, problems)
     explanation = _require(raw, "explanation", path, problems)
     type_name = raw.get("type", "multiple_choice")
@@ -173,12 +183,8 @@ def _parse_concept(path: Path, order: int, problems: _Problems) -> tuple[Concept
     reflection = _require(data, "reflection", path, problems)
     raw_quiz = _require(data, "quiz", path, problems)
     raw_explain = _require(data, "explain_back", path, problems)
-    if concept_id is not None and not ID_PATTERN.match(str(concept_id)):
-        problems.add(
-            path,
-            _line(data, "id"),
-            f"id '{concept_id}' must be lower-case letters, digits and dashes",
-        )
+    if concept_id is not None:
+        _check_id(str(concept_id), path, _line(data, "id"), problems)
     quiz_items: list[QuizItem] = []
     if isinstance(raw_quiz, list):
         for raw in raw_quiz:
@@ -270,6 +276,8 @@ def load_course(folder: Path) -> Course:
         if meta is not None:
             for key in ("slug", "title"):
                 _require(meta, key, course_file, problems)
+            if meta.get("slug"):
+                _check_id(str(meta["slug"]), course_file, _line(meta, "slug"), problems)
     concept_files = sorted((folder / "concepts").glob("*.md"))
     if not concept_files:
         problems.add(folder / "concepts", 1, "no concept files (concepts/*.md)")

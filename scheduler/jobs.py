@@ -12,11 +12,13 @@ from webhooks.container import Pau
 log = logging.getLogger(__name__)
 WORK_JOB = "process-and-deliver"
 REFIT_JOB = "refit-review-parameters"
+CONTENT_JOB = "reload-changed-content"
 
 
 def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOScheduler:
     """Every second (and at once on `wake`): process stored events, deliver the outbox.
-    Every hour: fit FSRS parameters for learners with enough new review history."""
+    Every 30 s: pick up re-imported courses. Every hour: fit FSRS parameters for learners with
+    enough new review history."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         pau.work_once,
@@ -26,6 +28,14 @@ def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOSchedu
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        pau.reload_courses_if_changed,
+        "interval",
+        seconds=30,
+        id=CONTENT_JOB,
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.add_job(
         pau.refit_review_parameters,  # a sync job: APScheduler runs it in its thread pool

@@ -99,6 +99,14 @@ def import_course(session: Session, *, course: Course, now: datetime) -> ImportR
     return ImportResult(course.slug, outcome, record.revision, len(course.concepts))
 
 
+def course_revisions(session: Session) -> dict[str, int]:
+    """Each course's import revision: a cheap way to notice that content changed."""
+    return {
+        slug: revision
+        for slug, revision in session.exec(select(CourseRecord.slug, CourseRecord.revision))
+    }
+
+
 def load_courses(session: Session) -> dict[str, Course]:
     courses: dict[str, Course] = {}
     for record in session.exec(select(CourseRecord)):

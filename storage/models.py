@@ -57,7 +57,15 @@ class InboundMessage(SQLModel, table=True):
     __tablename__ = "inbound_message"
     __table_args__ = (
         sa.UniqueConstraint("channel", "platform_message_id", name="uq_inbound_channel_message"),
-        sa.Index("ix_inbound_pending", "learner_id", "processed_at", "id"),
+        # what the worker reads ("who has something waiting?", "what is next for this learner?")
+        # covers only unprocessed rows, so its cost does not grow with all history
+        sa.Index(
+            "ix_inbound_unprocessed",
+            "learner_id",
+            "id",
+            sqlite_where=sa.text("processed_at IS NULL"),
+            postgresql_where=sa.text("processed_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -41,8 +41,19 @@ def export_learner(session: Session, *, learner_id: int) -> dict[str, Any]:
             )
         ],
         "messages_received": _rows(session, InboundMessage, learner_id),
-        "messages_sent": _rows(session, OutboxMessage, learner_id),
+        "messages_sent": [
+            _without_attachment(m) for m in _rows(session, OutboxMessage, learner_id)
+        ],
     }
+
+
+def _without_attachment(message: dict[str, Any]) -> dict[str, Any]:
+    """A sent file or chart is listed, not repeated: old exports would nest in every new one."""
+    payload = dict(message.get("payload") or {})
+    for field in ("content", "png"):
+        if field in payload:
+            payload[field] = f"({len(payload[field]) * 3 // 4} bytes, not repeated here)"
+    return {**message, "payload": payload}
 
 
 def delete_learner(session: Session, *, learner_id: int) -> None:

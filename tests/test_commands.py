@@ -139,3 +139,23 @@ def test_delete_can_be_cancelled(onboarded: ChatLearner) -> None:
 def test_a_command_while_delete_waits_for_confirmation_cancels_it(onboarded: ChatLearner) -> None:
     onboarded.transcript([("delete", "Are you sure?"), ("progress", "📊"), ("yes", "Step 2 of 3")])
     assert state_of(onboarded.pau) == State.QUIZ  # "yes" continued the lesson, it deleted nothing
+
+
+def test_stop_during_set_up_then_start_carries_on_with_set_up(learner: ChatLearner) -> None:
+    reach(learner, "onboarding:name")
+    learner.transcript(
+        [("stop", "unsubscribed"), ("start", ["Welcome back", "What should I call you?"])]
+    )
+    learner.transcript([("Ada", "Which course would you like?")])
+
+
+def test_exports_do_not_nest_earlier_exports(onboarded: ChatLearner) -> None:
+    sizes = []
+    for _ in range(4):
+        onboarded.say("export")
+        [file] = onboarded.files()
+        sizes.append(len(file.content))
+    assert sizes[-1] < sizes[0] * 1.5, sizes  # grows by a few message rows, not geometrically
+    data = json.loads(onboarded.files()[0].content)
+    sent_files = [m["payload"] for m in data["messages_sent"] if m["payload"].get("type") == "file"]
+    assert sent_files and all("not repeated here" in f["content"] for f in sent_files)

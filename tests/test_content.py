@@ -134,3 +134,12 @@ def test_the_demo_course_is_complete(demo_course: Course) -> None:
                 )
     kinds = {item.type for c in demo_course.concepts for item in c.quiz}
     assert kinds == set(QuizType)
+
+
+def test_ids_must_fit_in_button_data(tmp_path: Path) -> None:
+    folder = copy_course(tmp_path)
+    path = folder / "concepts" / "03-spacing.md"
+    long_id = "spacing-" + "x" * 40
+    edit(path, "id: spacing-1", f"id: {long_id}")
+    [problem] = problems(folder)
+    assert problem.endswith(f"id '{long_id}' is longer than 40 characters")

@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import select
 
+from core.content import Course
 from core.replies import Image, Quiz
 from storage.db import transaction
 from storage.learner_store import SqlLearnerStore
@@ -129,3 +130,53 @@ def test_too_little_history_keeps_the_defaults(onboarded: ChatLearner) -> None:
     assert onboarded.pau.refit_review_parameters() == 0
     with onboarded.pau.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT fsrs_parameters FROM learner")).scalar() is None
+
+
+def test_a_typed_option_text_wins_over_its_position(demo_course: Course) -> None:
+    from core.content import QuizItem, QuizType
+    from core.dialogue.session import option_index
+    from core.events import InboundEvent
+
+    numbers = QuizItem(
+        "n-1", "c", QuizType.MULTIPLE_CHOICE, "How many?", "", ("3", "1", "2", "7"), 1
+    )
+    assert option_index(numbers, InboundEvent.text_message("2")) == 2  # the option "2", not the 2nd
+    assert option_index(numbers, InboundEvent.text_message("4")) == 3  # no option "4": the 4th
+    assert option_index(numbers, InboundEvent.text_message("b")) == 1
+
+
+def test_skipping_earns_no_xp(onboarded: ChatLearner) -> None:
+    onboarded.say("Continue")
+    answer_quiz(onboarded, right=True)
+    with onboarded.pau.engine.connect() as connection:
+        before = connection.execute(sa.text("SELECT motivation FROM learner")).scalar()
+    onboarded.say("skip")
+    with onboarded.pau.engine.connect() as connection:
+        after = connection.execute(sa.text("SELECT motivation FROM learner")).scalar()
+    assert after == before
+
+
+def test_content_removed_by_a_re_import_is_skipped_not_crashed_on(
+    onboarded: ChatLearner, clock: FixedClock
+) -> None:
+    from dataclasses import replace
+
+    from storage.content_repo import import_course
+
+    onboarded.say("Continue")  # the quiz on forgetting-curve-1 is open now
+    course = onboarded.pau.world.courses["science-of-learning"]
+    first = course.concepts[0]
+    smaller = replace(course, concepts=(replace(first, quiz=first.quiz[1:]), *course.concepts[1:]))
+    with transaction(onboarded.pau.engine) as session:
+        import_course(session, course=smaller, now=clock())
+    assert onboarded.pau.reload_courses_if_changed()
+    assert not onboarded.pau.reload_courses_if_changed()
+    assert "changed in a course update" in onboarded.say("1")
+    assert "Step 1 of" in onboarded.say("today")
+    with onboarded.pau.engine.connect() as connection:
+        assert (
+            connection.execute(
+                sa.text("SELECT count(*) FROM inbound_message WHERE error IS NOT NULL")
+            ).scalar()
+            == 0
+        )

@@ -24,7 +24,7 @@ from core.review import MIN_REVIEWS_FOR_OPTIMISATION, fit_learner_parameters
 from core.runner import Runner
 from storage import learner_store
 from storage.channel_state import remember_poll
-from storage.content_repo import load_courses
+from storage.content_repo import course_revisions, load_courses
 from storage.db import make_engine, transaction, utcnow
 from storage.learner_store import Ingested, SqlLearnerStore
 from storage.locks import LocalLocks, RedisLocks
@@ -49,6 +49,8 @@ class Pau:
     redis_client: redis.Redis | None = None
     telegram: TelegramSender | None = None
 
+    content_revisions: dict[str, int] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         self.world = World(courses=self.load_courses())
         self.runner = Runner(self._learner_store, self.world, self.clock, self.locks)
@@ -66,11 +68,17 @@ class Pau:
 
     def load_courses(self) -> dict[str, Course]:
         with transaction(self.engine) as session:
+            self.content_revisions = course_revisions(session)
             return load_courses(session)
 
-    def reload_courses(self) -> None:
+    def reload_courses_if_changed(self) -> bool:
+        """Pick up a `pau content import` done while this process runs (one small query)."""
+        with transaction(self.engine) as session:
+            if course_revisions(session) == self.content_revisions:
+                return False
         self.world = World(courses=self.load_courses())
         self.runner.world = self.world
+        return True
 
     def ingest(
         self, *, channel: str, sender_id: str, platform_message_id: str, event: InboundEvent,
