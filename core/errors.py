@@ -2,8 +2,7 @@
 
 PauError
 ├── ContentError            a course folder is invalid (carries file:line problems)
-├── UserFacingError         something the learner did; carries the reply key to send
-│   └── MessageTooLong
+├── StepFailed              (core.runner) the dialogue step raised for one event
 └── DeliveryError           sending to a platform failed
     ├── RetryableDelivery   429, 5xx, network: try again later (retry_after in seconds)
     └── PermanentDelivery   the platform refused for good (blocked, bad chat id)
@@ -23,20 +22,6 @@ class ContentError(PauError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-class UserFacingError(PauError):
-    """An error caused by learner input; `reply_key` names the catalog text to send back."""
-
-    def __init__(self, reply_key: str, **params: object) -> None:
-        super().__init__(reply_key)
-        self.reply_key = reply_key
-        self.params = params
-
-
-class MessageTooLong(UserFacingError):
-    def __init__(self, limit: int) -> None:
-        super().__init__("too_long", limit=limit)
 
 
 class DeliveryError(PauError):

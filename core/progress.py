@@ -1,4 +1,4 @@
-"""Progress bookkeeping and the `progress` text (mastery with decay comes with issue 3)."""
+"""Progress bookkeeping per concept, and the `progress` text with mastery bars."""
 
 from __future__ import annotations
 

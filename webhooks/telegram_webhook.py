@@ -90,7 +90,9 @@ def store(pau: Pau, inbound: TelegramInbound) -> Ingested:
             session,
             channel=CHANNEL,
             sender_id=inbound.sender_id,
-            platform_message_id=str(inbound.update_id),
+            # Telegram picks update ids at random again after a week without updates; with the
+            # chat id in the key an old id cannot swallow a new message from someone else.
+            platform_message_id=f"{inbound.sender_id}:{inbound.update_id}",
             event=event,
             received_at=pau.clock(),
             sequence=inbound.update_id,

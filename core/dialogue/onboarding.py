@@ -138,8 +138,7 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
         if zone is None:
             return turn.stay(Text(t("bad_timezone")), *question_for(turn, state))
         confirm = Text(t("timezone_set", zone=zone, clock=local_clock(zone, turn.now)))
-        after = Turn(turn.snapshot, turn.now, turn.world)
-        return after.go(State.NUDGES, confirm, *question_for(turn, State.NUDGES)).then(
+        return turn.go(State.NUDGES, confirm, *question_for(turn, State.NUDGES)).then(
             effects=(UpdateProfile({"timezone": zone}),)
         )
     # State.NUDGES

@@ -31,7 +31,7 @@ def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -
     turn = Turn(snapshot, now, world)
     command = command_of(event)
     if snapshot.data.get("pending") == "delete":
-        confirmed = is_yes(event) or event.choice_id == "yes"
+        confirmed = is_yes(event)
         if confirmed or command is None:
             return commands.handle_delete_confirmation(turn, confirmed)
         turn = Turn(snapshot.with_data(pending=None), now, world)
