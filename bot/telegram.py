@@ -1,4 +1,5 @@
-"""Telegram through python-telegram-bot: Update JSON in, Bot API calls out (DESIGN.md §3).
+"""Telegram through python-telegram-bot: replies out as Bot API calls (DESIGN.md §3).
+Updates come in through bot/telegram_updates.py.
 
 PAU's engine keeps the conversation; the library parses updates, talks to the Bot API and
 limits the overall rate. Errors map onto core.errors so the outbox knows what to retry:
@@ -15,8 +16,7 @@ import asyncio
 import logging
 import os
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,15 +26,12 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
-    Message,
-    Update,
 )
 from telegram.constants import ChatAction, PollLimit, PollType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 
 from core.errors import LearnerUnreachable, PermanentDelivery, RetryableDelivery
-from core.events import EventKind, InboundEvent
 from core.replies import Choices, File, Image, Quiz, Reply, Template, Text
 
 log = logging.getLogger(__name__)
@@ -53,74 +50,6 @@ COMMANDS = {
     "pause": "Pause reminders", "resume": "Resume reminders", "stop": "Stop all messages",
     "export": "Get your data", "delete": "Delete your data", "help": "What I can do",
 }  # fmt: skip
-MEDIA_FIELDS = ("sticker", "photo", "voice", "video", "video_note", "audio", "document",
-                "location", "venue", "contact", "animation", "dice", "poll")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class TelegramInbound:
-    """One update, parsed: who sent it, our event, and what to do at once besides storing it."""
-
-    sender_id: str  # the private chat id (equal to the user id)
-    update_id: int
-    event: InboundEvent
-    callback_query_id: str | None = None
-    poll_id: str | None = None
-    blocked: bool | None = None  # my_chat_member: True when the user blocked the bot
-
-
-def parse_update(data: Mapping[str, Any], bot: ExtBot[Any] | None = None) -> TelegramInbound | None:
-    """Our view of an Update; None for updates PAU ignores on purpose (edits, groups, channels).
-    Raises ValueError when the body is not an Update."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("update_id"), int):
-        raise ValueError("not a Telegram update: no integer update_id")
-    try:
-        update = Update.de_json(dict(data), bot)
-    except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"not a Telegram update: {error}") from error
-    if update.callback_query is not None:
-        query = update.callback_query
-        event = InboundEvent(
-            EventKind.CHOICE, choice_id=query.data or "", ref=_answer_ref(query.data)
-        )
-        return TelegramInbound(str(query.from_user.id), update.update_id, event, query.id)
-    if update.poll_answer is not None:
-        answer = update.poll_answer
-        if answer.user is None or not answer.option_ids:
-            return None  # a retracted vote or an anonymous poll: nothing to grade
-        event = InboundEvent(EventKind.POLL_ANSWER, option_index=answer.option_ids[0])
-        return TelegramInbound(str(answer.user.id), update.update_id, event, poll_id=answer.poll_id)
-    if update.my_chat_member is not None and update.my_chat_member.chat.type == "private":
-        status = update.my_chat_member.new_chat_member.status
-        event = InboundEvent(EventKind.STATUS, text=f"member:{status}")
-        blocked = status in ("kicked", "left")
-        return TelegramInbound(
-            str(update.my_chat_member.chat.id), update.update_id, event, blocked=blocked
-        )
-    message = update.message
-    if message is None or message.chat.type != "private":
-        return None  # edited messages, channel posts and groups are ignored on purpose
-    return TelegramInbound(str(message.chat.id), update.update_id, _message_event(message))
-
-
-def _answer_ref(data: str | None) -> str:
-    """The quiz item an "answer:<item>:<index>" button refers to."""
-    if data and data.startswith("answer:") and data.count(":") >= 2:
-        return data.split(":")[1]
-    return ""
-
-
-def _message_event(message: Message) -> InboundEvent:
-    if message.text is not None:
-        text = message.text
-        is_command = (
-            bool(message.entities)
-            and message.entities[0].type == "bot_command"
-            and message.entities[0].offset == 0
-        )
-        return InboundEvent(EventKind.COMMAND if is_command else EventKind.TEXT, text=text)
-    media = next((name for name in MEDIA_FIELDS if getattr(message, name, None)), "message")
-    return InboundEvent(EventKind.UNSUPPORTED, media_type=media)
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:

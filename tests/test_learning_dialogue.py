@@ -134,7 +134,7 @@ def test_too_little_history_keeps_the_defaults(onboarded: ChatLearner) -> None:
 
 def test_a_typed_option_text_wins_over_its_position(demo_course: Course) -> None:
     from core.content import QuizItem, QuizType
-    from core.dialogue.session import option_index
+    from core.dialogue.answers import option_index
     from core.events import InboundEvent
 
     numbers = QuizItem(

@@ -15,7 +15,8 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from bot.telegram import CHANNEL, TelegramInbound, parse_update
+from bot.telegram import CHANNEL
+from bot.telegram_updates import TelegramInbound, parse_update
 from core.events import EventKind
 from scheduler.jobs import wake
 from storage.channel_state import poll_item, set_reachable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.dialogue import commands, onboarding, session
+from core.dialogue import answers, commands, onboarding, session
 from core.dialogue.model import RecordActivity, Snapshot, Transition, Turn, World
 from core.dialogue.parsing import Command, command_of, is_yes, looks_like_question
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
@@ -59,7 +59,7 @@ def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -
         idle = {k: v for k, v in snapshot.data.items() if k not in session.SESSION_KEYS}
         return Transition(State.IDLE, idle, (Text(turn.t("activity_gone")), commands.menu(turn)))
     if state in ACTIVITIES:
-        answered = session.HANDLERS[state](turn, event)
+        answered = answers.HANDLERS[state](turn, event)
         if answered is not None:
             return answered
     return _free_text(turn, event)
