@@ -122,6 +122,7 @@ async def _worker() -> int:
         await asyncio.Event().wait()
     finally:
         jobs.shutdown(wait=False)
+        await pau.stop_channels()
         pau.close()
     return 0
 
