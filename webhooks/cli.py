@@ -224,6 +224,7 @@ async def _chat(user: str) -> int:
                 print(f"\nyou: {line}")
             await _say(pau, user, screen.event_for(line))
     finally:
+        await pau.stop_channels()
         pau.close()
     return 0
 
