@@ -13,12 +13,13 @@ log = logging.getLogger(__name__)
 WORK_JOB = "process-and-deliver"
 REFIT_JOB = "refit-review-parameters"
 CONTENT_JOB = "reload-changed-content"
+HOUSEKEEPING_JOB = "purge-old-messages"
 
 
 def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOScheduler:
     """Every second (and at once on `wake`): process stored events, deliver the outbox.
     Every 30 s: pick up re-imported courses. Every hour: fit FSRS parameters for learners with
-    enough new review history."""
+    enough new review history. Every 6 hours: purge chat messages past their retention."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         pau.work_once,
@@ -42,6 +43,14 @@ def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOSchedu
         "interval",
         hours=1,
         id=REFIT_JOB,
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        pau.purge_old_messages,
+        "interval",
+        hours=6,
+        id=HOUSEKEEPING_JOB,
         max_instances=1,
         coalesce=True,
     )

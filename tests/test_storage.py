@@ -30,7 +30,9 @@ from storage.locks import LocalLocks, RedisLocks
 from storage.migrate import upgrade
 from storage.models import Enrollment, InboundMessage
 from storage.outbox import SqlOutbox
+from tests.chat import ChatLearner
 from tests.conftest import POSTGRES_URL, FixedClock, fresh_postgres, redis_client
+from webhooks.container import Pau
 
 
 def _ingest(
@@ -275,3 +277,17 @@ class TestLocks:
             with locks.hold("learner:2"):
                 pass
         assert time.monotonic() - started < 1
+
+
+def test_old_messages_are_purged_after_the_retention_period(pau: Pau, clock: FixedClock) -> None:
+    ada = ChatLearner(pau, "ada", clock)
+    ada.onboard()
+    clock.advance(days=31)
+    ada.say("progress")  # recent: kept
+    assert pau.purge_old_messages()[0] == 8  # the eight onboarding messages
+    with pau.engine.connect() as connection:
+        inbound = connection.execute(sa.text("SELECT count(*) FROM inbound_message")).scalar()
+        outbox = connection.execute(sa.text("SELECT count(*) FROM outbox WHERE created_at < :c"),
+                                    {"c": clock() - timedelta(days=30)}).scalar()  # fmt: skip
+    assert (inbound, outbox) == (1, 0)
+    assert "📊" in ada.say("progress")  # the learner's progress is not chat history

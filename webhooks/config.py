@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     pau_content_dir: str = "content"
     pau_log_level: str = "INFO"
     pau_desired_retention: float = Field(default=0.9, gt=0.5, lt=1.0)
+    pau_message_retention_days: int = Field(default=30, ge=7)  # chat history kept this long
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"

@@ -26,6 +26,7 @@ from storage import learner_store
 from storage.channel_state import remember_poll
 from storage.content_repo import course_revisions, load_courses
 from storage.db import make_engine, transaction, utcnow
+from storage.housekeeping import purge_old_messages
 from storage.learner_store import Ingested, SqlLearnerStore
 from storage.locks import LocalLocks, RedisLocks
 from storage.migrate import upgrade
@@ -128,6 +129,14 @@ class Pau:
                     reviews=len(history),
                 )
         return len(learner_ids)
+
+    def purge_old_messages(self) -> tuple[int, int]:
+        with transaction(self.engine) as session:
+            purged = purge_old_messages(
+                session, now=self.clock(), keep_days=self.settings.pau_message_retention_days
+            )
+        log.info("housekeeping: %s inbound and %s outbound messages purged", *purged)
+        return purged
 
     async def work_once(self) -> int:
         try:
