@@ -19,11 +19,13 @@ WORDS = [
     "hi", "yes", "no", "Ada", "1", "2", "3", "4", "b", "Berlin", "UTC+2", "7pm", "Continue", "skip",
     "what is spacing?", "banana", "true", "👍", "Yes please", "No reminders", "done", "one more",
     "help", "menu", "progress", "pause", "resume", "export", "delete", "today", "quiz", "start",
-    "more", "ask", "/start", "/progress", "Europe/Paris", "I know a bit",
+    "more", "ask", "/start", "/progress", "Europe/Paris", "I know a bit", "goal", "skip",
+    "Spacing beats cramming because memories fade and each review slows the fading.",
 ]  # fmt: skip
 CHOICES = [
     "yes", "no", "continue", "cmd:today", "cmd:more", "cmd:progress", "course:science-of-learning",
     "course:nope", "level:new", "level:wrong", "time:morning", "answer:forgetting-curve-1:0", "done",
+    "goal:spacing", "goal:nope", "cmd:goal", "cmd:quiz",
 ]  # fmt: skip
 
 
