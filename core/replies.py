@@ -64,6 +64,31 @@ class Template:
 Reply = Text | Choices | Quiz | Image | File | Template
 
 
+MAX_TEXT_CHARS = 4000  # under both platforms' 4,096, so no channel has to cut a message itself
+
+
+def split_long_texts(replies: list[Reply], limit: int = MAX_TEXT_CHARS) -> list[Reply]:
+    """Texts over `limit` become several, cut at paragraph, line or word boundaries. Each piece is
+    its own outbox row, so a failure on one piece never makes a retry resend the others."""
+    result: list[Reply] = []
+    for reply in replies:
+        if not isinstance(reply, Text) or len(reply.text) <= limit:
+            result.append(reply)
+            continue
+        rest = reply.text.strip()
+        while len(rest) > limit:
+            window = rest[:limit]
+            cut = next(
+                (i for i in (window.rfind("\n\n"), window.rfind("\n"), window.rfind(" ")) if i > 0),
+                limit,
+            )
+            result.append(Text(rest[:cut].rstrip()))
+            rest = rest[cut:].lstrip()
+        if rest:
+            result.append(Text(rest))
+    return result
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

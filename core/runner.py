@@ -21,7 +21,7 @@ from core.dialogue.model import (
 )
 from core.errors import PauError
 from core.ports import Clock, LearnerStore, Locks, PendingEvent, Transactions
-from core.replies import File, Reply, Text
+from core.replies import File, Reply, Text, split_long_texts
 
 log = logging.getLogger(__name__)
 NOTHING_PENDING, MORE_WAITING, LAST_ONE = "nothing pending", "more waiting", "last one"
@@ -86,7 +86,7 @@ class Runner:
             transition = step(snapshot, pending.event, pending.received_at, self.world)
         except Exception as error:
             raise StepFailed(error) from error
-        replies: list[Reply] = list(transition.replies)
+        replies: list[Reply] = split_long_texts(list(transition.replies))
         address = store.address(learner_id)
         for effect in transition.effects:
             if isinstance(effect, RecordActivity):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import sqlalchemy as sa
 
 from core.delivery import MAX_ATTEMPTS, retry_delay
@@ -104,3 +105,35 @@ def test_a_permanently_refused_message_does_not_block_the_next(learner: ChatLear
     say_hi_through(learner, sender)
     deliver(learner.pau)
     assert [s for s, _ in statuses(learner.pau)] == ["failed", "sent"]
+
+
+def test_a_long_text_goes_out_as_pieces_each_retried_on_its_own(
+    learner: ChatLearner, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.runner
+    from core.dialogue.model import Transition
+    from core.dialogue.states import State
+
+    long_text = "\n\n".join(f"Paragraph {n}. " + "word " * 300 for n in range(6))  # ~9,000 chars
+    monkeypatch.setattr(
+        core.runner, "step", lambda snapshot, *a: Transition(State.CONSENT, {}, (Text(long_text),))
+    )
+    sender = FlakySender([])
+    learner.pau.senders["test"] = sender
+    learner.pau.ingest(
+        channel="test",
+        sender_id="u",
+        platform_message_id="1",
+        event=InboundEvent.text_message("hi"),
+    )
+    learner.pau.process_pending()
+    assert len(statuses(learner.pau)) == 3  # three outbox rows, each under 4,000 characters
+    sender.failures = [RetryableDelivery("502")]
+    deliver(learner.pau)  # the first piece fails and waits; nothing behind it is sent
+    clock.advance(seconds=3)
+    deliver(learner.pau)
+    pieces = [text for _, text in sender.delivered]
+    assert len(pieces) == 3 and all(len(p) <= 4000 for p in pieces)
+    assert "".join(pieces).replace("\n", "").replace(" ", "") == long_text.replace(
+        "\n", ""
+    ).replace(" ", "")
