@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -44,33 +46,41 @@ def pau_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "webhooks.cli", *args]
 
 
-def test_pau_serve_runs_as_a_real_process(tmp_path: Path) -> None:
+@contextmanager
+def pau_serve(tmp_path: Path, **env_vars: str) -> Iterator[int]:
+    """A real `pau serve` process on a free port, up and answering /healthz; yields the port."""
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
         "PAU_LOG_LEVEL": "WARNING",
+        **env_vars,
     }
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        pau_command("serve", "--port", str(port)), cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "pau serve did not start within 30 s"
-                time.sleep(0.2)
-        assert response.status_code == 200
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            pau_command("serve", "--port", str(port)), cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None, log_path.read_text()
+                    assert time.monotonic() < deadline, "pau serve did not start within 30 s"
+                    time.sleep(0.2)
+            yield port
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def test_pau_serve_runs_as_a_real_process(tmp_path: Path) -> None:
+    with pau_serve(tmp_path) as port:
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
 
 
 def test_pau_chat_reads_a_scripted_session_from_stdin(tmp_path: Path) -> None:

@@ -385,40 +385,25 @@ def test_pau_serve_answers_200_before_the_dialogue_and_the_bot_api(
     """A real `pau serve` process: the Bot API is slow (2 s a call), the webhook is not."""
     import os
     import subprocess
-    import sys
     import time
 
-    from tests.conftest import DEMO_COURSE, ROOT
-    from tests.test_app import free_port
+    from tests.conftest import DEMO_COURSE
+    from tests.test_app import pau_command, pau_serve
 
     fake.delay("*", 2.0)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db", "PAU_LOG_LEVEL": "WARNING",
-           "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
-           "TELEGRAM_API_BASE_URL": fake.base_url}  # fmt: skip
-    command = [sys.executable, "-m", "webhooks.cli"]
+    env = {
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+    }
+    import_env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db"}
     subprocess.run(
-        [*command, "content", "import", str(DEMO_COURSE)],
-        cwd=tmp_path,
-        env=env,
+        pau_command("content", "import", str(DEMO_COURSE)),
+        env=import_env,
         check=True,
         capture_output=True,
     )
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [*command, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None, (
-                    tmp_path / "serve.log"
-                ).read_text()
-                time.sleep(0.2)
+    with pau_serve(tmp_path, **env) as port:
         started = time.monotonic()
         response = httpx.post(f"http://127.0.0.1:{port}/webhooks/telegram", json=update_payload("command_start"),
                               headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}, timeout=10)  # fmt: skip
@@ -427,10 +412,6 @@ def test_pau_serve_answers_200_before_the_dialogue_and_the_bot_api(
         fake.wait_for(
             lambda calls: any(c.method == "sendMessage" and c.ok for c in calls), timeout=20
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
 
 
 async def test_an_unreachable_bot_api_is_a_retryable_network_error() -> None:
