@@ -32,7 +32,17 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import AIORateLimiter, ExtBot
 
 from core.errors import LearnerUnreachable, PermanentDelivery, RetryableDelivery
-from core.replies import Choices, File, Image, Quiz, Reply, Template, Text, split_long_texts
+from core.replies import (
+    Choices,
+    File,
+    Image,
+    Quiz,
+    Reply,
+    Template,
+    Text,
+    Typing,
+    split_long_texts,
+)
 
 log = logging.getLogger(__name__)
 # python-telegram-bot 22 gives RetryAfter.retry_after as a timedelta with this set (the int form
@@ -53,8 +63,9 @@ COMMANDS = {
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most `limit` characters, cut at paragraph, then line, then word boundaries.
-    (The runner already keeps texts under 4,000 characters; this is the platform's own guard.)"""
+    """Pieces of at most `limit` UTF-16 units (Telegram's measure: an emoji counts two), cut at
+    paragraph, then line, then word boundaries. (The runner already keeps texts under 4,000
+    units; this is the platform's own guard.)"""
     return [
         piece.text for piece in split_long_texts([Text(text)], limit) if isinstance(piece, Text)
     ]
@@ -145,13 +156,13 @@ class TelegramSender:
 
     async def _send(self, chat_id: str, reply: Reply) -> None:
         limiter = self._limiter(chat_id)
-        if isinstance(reply, Text | Template):
+        if isinstance(reply, Typing):
+            await self.typing(chat_id)  # not a message: no pacing, and failures are harmless
+        elif isinstance(reply, Text | Template):
             text = (
                 reply.text if isinstance(reply, Text) else " ".join((reply.name, *reply.parameters))
             )
-            for piece in split_text(text):
-                async with limiter:
-                    await self.bot.send_message(chat_id, piece)
+            await self._send_pieces(chat_id, split_text(text), limiter)
         elif isinstance(reply, Choices):
             markup = keyboard([(o.id, o.label) for o in reply.options])
             async with limiter:
@@ -174,6 +185,19 @@ class TelegramSender:
                     InputFile(reply.content, filename=reply.filename),
                     caption=reply.caption or None,
                 )
+
+    async def _send_pieces(self, chat_id: str, pieces: list[str], limiter: AsyncLimiter) -> None:
+        """Every piece is tried: one refused for good is reported at the end, with its reason,
+        and never keeps the pieces after it from going out."""
+        refused = []
+        for number, piece in enumerate(pieces, 1):
+            try:
+                async with limiter:
+                    await self.bot.send_message(chat_id, piece)
+            except BadRequest as error:
+                refused.append(f"piece {number} of {len(pieces)}: {error.message}")
+        if refused:
+            raise PermanentDelivery("400: " + "; ".join(refused))
 
     async def _send_quiz(self, chat_id: str, quiz: Quiz, limiter: AsyncLimiter) -> None:
         if not quiz.options:  # cloze or short answer: the learner types

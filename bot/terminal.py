@@ -8,7 +8,7 @@ from typing import TextIO
 
 from core.content import normalize
 from core.events import EventKind, InboundEvent
-from core.replies import Choices, File, Image, Quiz, Reply, Template, Text
+from core.replies import Choices, File, Image, Quiz, Reply, Template, Text, Typing
 
 CHANNEL = "terminal"
 
@@ -60,6 +60,8 @@ def render(reply: Reply, files_dir: Path) -> str:
         path = files_dir / name
         path.write_bytes(reply.content if isinstance(reply, File) else reply.png)
         return f"PAU: 📎 {reply.caption or name} saved to {path}"
+    if isinstance(reply, Typing):
+        return "PAU is typing…"
     if isinstance(reply, Template):
         return f"PAU: [template {reply.name}] {' '.join(reply.parameters)}"
     raise TypeError(f"cannot render {reply!r}")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from core.content import Concept, Course
-from core.dialogue.model import ConceptProgress
+from core.learner import ConceptProgress
 from core.mastery import IN_PROGRESS
 
 

@@ -1,8 +1,8 @@
 """One error tree for PAU.
 
 PauError
+├── ConfigurationError      PAU cannot start as configured (the message says what to set)
 ├── ContentError            a course folder is invalid (carries file:line problems)
-├── StepFailed              (core.runner) the dialogue step raised for one event
 └── DeliveryError           sending to a platform failed
     ├── RetryableDelivery   429, 5xx, network: try again later (retry_after in seconds)
     └── PermanentDelivery   the platform refused for good (blocked, bad chat id)
@@ -14,6 +14,10 @@ from __future__ import annotations
 
 class PauError(Exception):
     """Base of every error PAU raises on purpose."""
+
+
+class ConfigurationError(PauError):
+    """The settings are unsafe or incomplete; the message tells the operator what to change."""
 
 
 class ContentError(PauError):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +17,23 @@ class EventKind(StrEnum):
     COMMAND = "command"  # `/help` on Telegram; `text` holds the command word
     UNSUPPORTED = "unsupported"  # a sticker, a voice note, a location...
     STATUS = "status"  # a delivery status from the platform; never answered
+    # Internal events: results of commands and timers (core/commands.py), never from a platform.
+    GRADED = "graded"  # `data`: the grade of an explanation
+    CHART_READY = "chart_ready"  # `data`: the PNG (base64) and its caption
+    EXPORT_READY = "export_ready"  # `data`: the learner's data as JSON text
+    TIMER_FIRED = "timer_fired"  # `data`: the timer's name
+    COMMAND_FAILED = "command_failed"  # `data`: the command kind and the reason
+
+
+INTERNAL_KINDS = frozenset(
+    {
+        EventKind.GRADED,
+        EventKind.CHART_READY,
+        EventKind.EXPORT_READY,
+        EventKind.TIMER_FIRED,
+        EventKind.COMMAND_FAILED,
+    }
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -25,20 +43,30 @@ class InboundEvent:
     choice_id: str = ""
     option_index: int | None = None
     media_type: str = ""
-    ref: str = ""  # what an answer refers to (a quiz item id), when the platform tells us
+    ref: str = ""  # what an answer refers to (a quiz item, an activity), when known
+    data: Mapping[str, Any] = field(default_factory=dict)  # an internal event's result
 
     def __repr__(self) -> str:
         text = (
             self.text if len(self.text) <= 60 else f"{self.text[:40]}... ({len(self.text)} chars)"
         )
         details = {"text": text, "choice_id": self.choice_id, "option_index": self.option_index,
-                   "media_type": self.media_type, "ref": self.ref}  # fmt: skip
+                   "media_type": self.media_type, "ref": self.ref,
+                   "data": f"{{{len(self.data)} keys}}" if self.data else ""}  # fmt: skip
         shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v not in ("", None))
         return f"InboundEvent({self.kind.value}{', ' if shown else ''}{shown})"
+
+    @property
+    def internal(self) -> bool:
+        return self.kind in INTERNAL_KINDS
 
     @staticmethod
     def text_message(text: str) -> InboundEvent:
         return InboundEvent(EventKind.TEXT, text=text)
+
+    @staticmethod
+    def result(kind: EventKind, ref: str, **data: Any) -> InboundEvent:
+        return InboundEvent(kind, ref=ref, data=data)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +76,7 @@ class InboundEvent:
             "option_index": self.option_index,
             "media_type": self.media_type,
             "ref": self.ref,
+            **({"data": dict(self.data)} if self.data else {}),
         }
 
     @staticmethod
@@ -60,4 +89,5 @@ class InboundEvent:
             option_index=int(index) if index is not None else None,
             media_type=str(data.get("media_type") or ""),
             ref=str(data.get("ref") or ""),
+            data=dict(data.get("data") or {}),
         )

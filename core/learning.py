@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from core.content import Course
-from core.dialogue.model import Learning, RecordActivity, Snapshot
+from core.learner import ActivityRecord, Learning
 from core.motivation import Celebration, mastered_share, on_activity
 from core.planner import RECENT_RESULTS
 from core.progress import apply_activity
@@ -19,14 +19,16 @@ CELEBRATION_ORDER = (
 
 
 def learn(
-    snapshot: Snapshot,
-    activity: RecordActivity,
+    before: Learning,
+    activity: ActivityRecord,
     plan_kind: str,
     now: datetime,
     course: Course | None,
+    timezone: str,
 ) -> tuple[Learning, Celebration | None]:
-    progress = apply_activity(snapshot.progress, activity, now)
-    stats = snapshot.stats
+    """The learning record after one finished activity, and the celebration it earned if any."""
+    progress = apply_activity(before.progress, activity, now)
+    stats = before.stats
     if activity.kind == "quiz" and activity.correct is not None:
         results = (*stats.recent_results, activity.correct)[-RECENT_RESULTS:]
         stats = replace(stats, recent_results=results)
@@ -39,12 +41,12 @@ def learn(
     )
     skipped = activity.kind in ("reflection", "explain_back") and not activity.response
     if skipped:  # a skip moves the session on but earns no XP and keeps no streak
-        return Learning(progress, stats, snapshot.motivation), None
+        return Learning(progress, stats, before.motivation), None
     motivation, celebrations = on_activity(
-        snapshot.motivation,
+        before.motivation,
         kind=activity.kind,
         now=now,
-        timezone=snapshot.profile.timezone,
+        timezone=timezone,
         correct=activity.correct,
         score=activity.score,
         mastered_share=share,

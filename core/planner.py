@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from core.content import Concept, Course, QuizItem
 from core.curriculum import next_lesson, studied
-from core.dialogue.model import ConceptProgress, DueReview
+from core.learner import ConceptProgress, DueReview
 from core.mastery import MASTERED
 
 SESSION_LENGTH = 3

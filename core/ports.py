@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.dialogue.model import RecordActivity, Snapshot
+from core.commands import Command, CommandKind, Timer
+from core.dialogue.model import Snapshot
 from core.events import InboundEvent
+from core.learner import ActivityRecord
 from core.replies import Reply
 
 Clock = Callable[[], datetime]
@@ -25,26 +27,35 @@ class Address:
 class PendingEvent:
     id: int
     event: InboundEvent
-    received_at: datetime
+    at: datetime  # the learner's moment: when it arrived, or when its timer fell due
 
 
 class LearnerStore(Protocol):
     """One transaction's view of one learner's data. Nothing is committed by these methods."""
 
-    def next_pending(self, learner_id: int) -> PendingEvent | None: ...
+    def next_pending(self, learner_id: int, now: datetime) -> PendingEvent | None: ...
     def load(self, learner_id: int, now: datetime) -> Snapshot: ...
-    def review(self, learner_id: int, activity: RecordActivity, now: datetime) -> None: ...
     def address(self, learner_id: int) -> Address: ...
     def save(self, learner_id: int, snapshot: Snapshot, now: datetime) -> None: ...
-    def record_activity(self, learner_id: int, activity: RecordActivity, now: datetime) -> None: ...
+    def record_activity(self, learner_id: int, activity: ActivityRecord, now: datetime) -> None: ...
+    def review(self, learner_id: int, activity: ActivityRecord, now: datetime) -> None: ...
     def enqueue(
         self, address: Address, learner_id: int | None, replies: Sequence[Reply], now: datetime
     ) -> None: ...
+    def add_command(self, learner_id: int, command: Command, now: datetime) -> None: ...
+    def add_timer(self, learner_id: int, timer: Timer, key: str, now: datetime) -> None: ...
     def mark_processed(
         self, inbound_id: int, now: datetime, *, error: str | None = None, scrub: bool = False
     ) -> None: ...
-    def export(self, learner_id: int) -> dict[str, Any]: ...
     def delete_learner(self, learner_id: int) -> None: ...
+    # When an event cannot be processed (its load, step or save fails):
+    def head_of_queue(self, learner_id: int, now: datetime) -> tuple[int, int] | None:
+        """(id, failed attempts) of the event next in line, read without parsing it."""
+        ...
+
+    def note_failure(
+        self, inbound_id: int, learner_id: int, error: str, retry_at: datetime
+    ) -> None: ...
 
 
 Transactions = Callable[[], AbstractContextManager[LearnerStore]]
@@ -54,6 +65,30 @@ class Locks(Protocol):
     """Mutual exclusion per key, within one process or across many (Redis)."""
 
     def hold(self, key: str) -> AbstractContextManager[None]: ...
+
+
+@dataclass(frozen=True)
+class PendingCommand:
+    id: int
+    learner_id: int
+    kind: CommandKind
+    args: Mapping[str, Any]
+    ref: str
+    attempts: int  # tries before this one
+    lease: datetime  # until when this worker holds it
+
+
+class CommandQueue(Protocol):
+    """One transaction's view of the command table. Only the lease holder may settle a command."""
+
+    def claim(
+        self, kind: CommandKind, now: datetime, limit: int, lease_seconds: float
+    ) -> list[PendingCommand]: ...
+    def finish(self, command: PendingCommand, result: InboundEvent, now: datetime) -> bool:
+        """Settle the command and store its result as the learner's next event, once."""
+        ...
+
+    def retry(self, command: PendingCommand, at: datetime, error: str) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from core.content import Course
-from core.dialogue.model import ConceptProgress, RecordActivity
+from core.learner import ActivityRecord, ConceptProgress
 from core.mastery import EXPLAIN_WEIGHT, MASTERED, QUIZ_WEIGHT
 from core.motivation import MotivationState, current_streak, local_day
 from core.texts import Catalog
@@ -16,7 +16,7 @@ BAR_WIDTH = 10
 
 
 def apply_activity(
-    progress: Mapping[str, ConceptProgress], activity: RecordActivity, now: datetime
+    progress: Mapping[str, ConceptProgress], activity: ActivityRecord, now: datetime
 ) -> dict[str, ConceptProgress]:
     """The learner's per-concept progress after one graded or completed activity."""
     updated = dict(progress)

@@ -61,26 +61,47 @@ class Template:
     parameters: tuple[str, ...] = field(default_factory=tuple)
 
 
-Reply = Text | Choices | Quiz | Image | File | Template
+@dataclass(frozen=True)
+class Typing:
+    """The platform's "typing…" indicator: PAU is working on an answer that follows."""
 
 
-MAX_TEXT_CHARS = 4000  # under both platforms' 4,096, so no channel has to cut a message itself
+Reply = Text | Choices | Quiz | Image | File | Template | Typing
 
 
-def split_long_texts(replies: list[Reply], limit: int = MAX_TEXT_CHARS) -> list[Reply]:
-    """Texts over `limit` become several, cut at paragraph, line or word boundaries. Each piece is
-    its own outbox row, so a failure on one piece never makes a retry resend the others."""
+MAX_TEXT_UNITS = 4000  # under both platforms' 4,096, so no channel has to cut a message itself
+
+
+def utf16_units(text: str) -> int:
+    """Length as Telegram (and JavaScript) count it: an emoji outside the BMP counts twice."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _cut_within(text: str, limit: int) -> int:
+    """The longest prefix (in code points) of `text` within `limit` UTF-16 units."""
+    units, cut = 0, 0
+    for cut, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return cut
+    return len(text)
+
+
+def split_long_texts(replies: list[Reply], limit: int = MAX_TEXT_UNITS) -> list[Reply]:
+    """Texts over `limit` UTF-16 units become several, cut at paragraph, line or word boundaries.
+    Each piece is its own outbox row, so a failure on one piece never makes a retry resend the
+    others, nor loses them."""
     result: list[Reply] = []
     for reply in replies:
-        if not isinstance(reply, Text) or len(reply.text) <= limit:
+        if not isinstance(reply, Text) or utf16_units(reply.text) <= limit:
             result.append(reply)
             continue
         rest = reply.text.strip()
-        while len(rest) > limit:
-            window = rest[:limit]
+        while utf16_units(rest) > limit:
+            window = rest[: _cut_within(rest, limit)]
             cut = next(
                 (i for i in (window.rfind("\n\n"), window.rfind("\n"), window.rfind(" ")) if i > 0),
-                limit,
+                len(window),
             )
             result.append(Text(rest[:cut].rstrip()))
             rest = rest[cut:].lstrip()
@@ -122,6 +143,8 @@ def reply_to_dict(reply: Reply) -> dict[str, Any]:
                 "mime_type": mime_type,
                 "caption": caption,
             }
+        case Typing():
+            return {"type": "typing"}
         case Template(name, language, parameters):
             return {
                 "type": "template",
@@ -156,6 +179,8 @@ def reply_from_dict(data: dict[str, Any]) -> Reply:
             data["mime_type"],
             data.get("caption", ""),
         )
+    if kind == "typing":
+        return Typing()
     if kind == "template":
         return Template(data["name"], data["language"], tuple(data.get("parameters", ())))
     raise ValueError(f"unknown reply type {kind!r}")

@@ -1,38 +1,29 @@
-"""The runner: one learner's stored events, one at a time, in arrival order.
+"""The runner: one learner's queued events, one at a time, in order (DESIGN.md §2).
 
-For each event, in ONE transaction: load the snapshot, call the pure step, apply its effects, save
-the new state, write the replies to the outbox and mark the event processed. A crash before the
-commit leaves the event pending, so it is processed again after a restart; an event whose step
-raises is marked failed and the learner gets an apology instead of silence.
+For each event, in ONE transaction: load the snapshot, call the pure step, then save the new state,
+the step's writes (activities, FSRS reviews), its replies (outbox rows), its commands and timers,
+and mark the event processed. Then the learner is released: slow work (grading, charts, exports)
+happens later in the command worker, whose results come back as events of their own.
+
+An event that cannot be processed (its snapshot does not load, the step raises, a write fails) is
+tried again a few times, the learner's queue waiting behind it meanwhile; then it is set aside with
+its reason and the learner hears an apology, once. Other learners are never held up by it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
+from datetime import datetime, timedelta
 
 from core.dialogue import World, step
-from core.dialogue.model import (
-    DeleteLearner,
-    ExportData,
-    ForgetLearner,
-    RecordActivity,
-)
-from core.errors import PauError
+from core.dialogue.model import Snapshot, Transition
 from core.ports import Clock, LearnerStore, Locks, PendingEvent, Transactions
-from core.replies import File, Reply, Text, split_long_texts
+from core.replies import Text, split_long_texts
 
 log = logging.getLogger(__name__)
-NOTHING_PENDING, MORE_WAITING, LAST_ONE = "nothing pending", "more waiting", "last one"
-
-
-class StepFailed(PauError):
-    """The pure step raised for an event (a bug, or content it cannot handle)."""
-
-    def __init__(self, cause: Exception) -> None:
-        super().__init__(f"{type(cause).__name__}: {cause}")
-        self.cause = cause
+MAX_EVENT_ATTEMPTS = 3
+RETRY_SECONDS = (2.0, 4.0)  # waits after the first and second failure
+MAX_EVENTS_PER_TURN = 20  # then the next learner gets a turn
 
 
 class Runner:
@@ -45,67 +36,86 @@ class Runner:
         self.locks = locks
 
     def process_learner(self, learner_id: int) -> int:
-        """Process every pending event of one learner; returns how many were handled."""
+        """Process the learner's due events (a turn's worth at most); returns how many."""
         handled = 0
         with self.locks.hold(f"learner:{learner_id}"):
-            while (outcome := self._process_next(learner_id)) is not NOTHING_PENDING:
+            while handled < MAX_EVENTS_PER_TURN and self._process_next(learner_id):
                 handled += 1
-                if outcome is LAST_ONE:
-                    break
         return handled
 
-    def _process_next(self, learner_id: int) -> str:
-        """Handle the oldest pending event, and say whether another one is waiting behind it."""
+    def _process_next(self, learner_id: int) -> bool:
+        """Handle the learner's next due event; False when there is none, or it failed."""
         try:
             with self.transactions() as store:
-                pending = store.next_pending(learner_id)
+                pending = store.next_pending(learner_id, self.clock())
                 if pending is None:
-                    return NOTHING_PENDING
+                    return False
                 self._handle(store, learner_id, pending)
-                return MORE_WAITING if store.next_pending(learner_id) else LAST_ONE
-        except StepFailed as failure:
-            # A bug in the dialogue for this event: it would fail the same way again, so it is
-            # marked failed and the learner hears an apology. Storage errors are not caught here:
-            # the event stays pending and is tried again.
-            log.error("event for learner %s failed in the step", learner_id, exc_info=failure.cause)
-            with self.transactions() as store:
-                pending = store.next_pending(learner_id)
-                if pending is None:
-                    return NOTHING_PENDING
-                now = self.clock()
-                apology = Text(self.world.catalog_for("en")("error_apology"))
-                store.enqueue(store.address(learner_id), learner_id, [apology], now)
-                store.mark_processed(pending.id, now, error=str(failure)[:500])
-            return MORE_WAITING
+            return True
+        except Exception as error:  # anything: a bug, bad data, a storage error
+            log.error("learner %s: event failed", learner_id, exc_info=error)
+            self._note_failure(learner_id, f"{type(error).__name__}: {error}")
+            return False
 
     def _handle(self, store: LearnerStore, learner_id: int, pending: PendingEvent) -> None:
+        snapshot = store.load(learner_id, pending.at)
+        # The learner's moment is when the message arrived, not when a backlog reached it.
+        transition = step(snapshot, pending.event, pending.at, self.world)
+        commit(store, learner_id, snapshot, transition, pending, self.clock())
+
+    def _note_failure(self, learner_id: int, reason: str) -> None:
+        """Count a failed try on the event at the head of the learner's queue; set it aside after
+        the last one, with an apology to the learner."""
         now = self.clock()
-        snapshot = store.load(learner_id, pending.received_at)
         try:
-            # The learner's moment is when the message arrived, not when a backlog reached it.
-            transition = step(snapshot, pending.event, pending.received_at, self.world)
-        except Exception as error:
-            raise StepFailed(error) from error
-        replies: list[Reply] = split_long_texts(list(transition.replies))
-        address = store.address(learner_id)
-        for effect in transition.effects:
-            if isinstance(effect, RecordActivity):
-                store.record_activity(learner_id, effect, pending.received_at)
-                if effect.kind == "quiz":
-                    store.review(learner_id, effect, pending.received_at)
-            elif isinstance(effect, ExportData):
-                replies.append(export_file(store.export(learner_id)))
-            elif isinstance(effect, DeleteLearner | ForgetLearner):
-                store.delete_learner(learner_id)
-                store.mark_processed(pending.id, now, scrub=True)
-                store.enqueue(address, None, replies, now)
-                return
-        saved = transition.applied_to(snapshot)
-        store.save(learner_id, saved, now)
-        store.enqueue(address, learner_id, replies, now)
-        store.mark_processed(pending.id, now, scrub=not saved.profile.consented)
+            with self.transactions() as store:
+                head = store.head_of_queue(learner_id, now)
+                if head is None:
+                    return
+                inbound_id, attempts = head
+                if attempts + 1 < MAX_EVENT_ATTEMPTS:
+                    wait = RETRY_SECONDS[min(attempts, len(RETRY_SECONDS) - 1)]
+                    store.note_failure(
+                        inbound_id, learner_id, reason, now + timedelta(seconds=wait)
+                    )
+                    return
+                log.error("learner %s: event %s set aside after %s tries", learner_id,
+                          inbound_id, MAX_EVENT_ATTEMPTS)  # fmt: skip
+                store.mark_processed(inbound_id, now, error=f"set aside: {reason}"[:500])
+                apology = Text(self.world.catalog_for("en")("error_apology"))
+                store.enqueue(store.address(learner_id), learner_id, [apology], now)
+        except Exception:  # the database itself is failing: the event stays as it is
+            log.exception("learner %s: could not record the failure", learner_id)
 
 
-def export_file(data: dict[str, Any]) -> File:
-    content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode("utf-8")
-    return File("pau-my-data.json", content, "application/json")
+def commit(
+    store: LearnerStore,
+    learner_id: int,
+    before: Snapshot,
+    transition: Transition,
+    pending: PendingEvent,
+    now: datetime,
+) -> None:
+    """Write everything one step decided, in the caller's transaction (the runner and the engine
+    benchmark share it)."""
+    replies = split_long_texts(list(transition.replies))
+    address = store.address(learner_id)
+    if transition.erase_learner:
+        store.delete_learner(learner_id)
+        store.mark_processed(pending.id, now, scrub=True)
+        store.enqueue(address, None, replies, now)  # a goodbye tied to nobody
+        return
+    for record in transition.writes:
+        store.record_activity(learner_id, record, pending.at)
+        if record.kind == "quiz":
+            store.review(learner_id, record, pending.at)
+    after = transition.applied_to(before)
+    store.save(learner_id, after, now)
+    store.enqueue(address, learner_id, replies, now)
+    for command in transition.commands:
+        store.add_command(learner_id, command, now)
+    for number, timer in enumerate(transition.timers):
+        store.add_timer(learner_id, timer, f"timer:{pending.id}:{number}", now)
+    # Before consent nothing is kept; a processed internal event needs only its dedupe key.
+    scrub = not after.profile.consented or pending.event.internal
+    store.mark_processed(pending.id, now, scrub=scrub)

@@ -17,7 +17,8 @@ HOUSEKEEPING_JOB = "purge-old-messages"
 
 
 def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOScheduler:
-    """Every second (and at once on `wake`): process stored events, deliver the outbox.
+    """Every second (and at once on `wake`, and when a command's result is in): process stored
+    events, start due commands, deliver the outbox.
     Every 30 s: pick up re-imported courses. Every hour: fit FSRS parameters for learners with
     enough new review history. Every 6 hours: purge chat messages past their retention."""
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -55,6 +56,7 @@ def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOSchedu
         coalesce=True,
     )
     scheduler.start()
+    pau.wake = lambda: wake(scheduler)
     return scheduler
 
 

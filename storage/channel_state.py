@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from storage.db import to_db
 from storage.models import Learner, SentPoll
+from storage.outbox import mark_unreachable
 
 
 def remember_poll(
@@ -29,9 +30,16 @@ def poll_item(session: Session, *, poll_id: str) -> str | None:
 
 
 def set_reachable(session: Session, *, channel: str, address: str, reachable: bool) -> None:
-    """The learner blocked (or unblocked) the bot: no more sends, or sends again."""
-    session.execute(
-        sa.update(Learner)
-        .where(col(Learner.channel) == channel, col(Learner.external_id) == address)
-        .values(unreachable=not reachable)
-    )
+    """The learner blocked (or unblocked) the bot: no more sends (what is queued is failed), or
+    sends again."""
+    learner_id = session.exec(
+        select(Learner.id).where(Learner.channel == channel, Learner.external_id == address)
+    ).first()
+    if learner_id is None:
+        return
+    if reachable:
+        session.execute(
+            sa.update(Learner).where(col(Learner.id) == learner_id).values(unreachable=False)
+        )
+    else:
+        mark_unreachable(session, learner_id=learner_id, error="the learner blocked the bot")

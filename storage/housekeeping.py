@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from storage.db import to_db
-from storage.models import InboundMessage, OutboxMessage
+from storage.models import CommandRecord, InboundMessage, OutboxMessage
 
 
 def purge_old_messages(session: Session, *, now: datetime, keep_days: int) -> tuple[int, int]:
@@ -27,6 +27,12 @@ def purge_old_messages(session: Session, *, now: datetime, keep_days: int) -> tu
         sa.delete(OutboxMessage).where(
             col(OutboxMessage.status).in_(["sent", "failed"]),
             col(OutboxMessage.created_at) < cutoff,
+        )
+    )
+    session.execute(
+        sa.delete(CommandRecord).where(
+            col(CommandRecord.status).in_(["done", "failed"]),
+            col(CommandRecord.created_at) < cutoff,
         )
     )
     return int(inbound.rowcount), int(outbox.rowcount)  # type: ignore[attr-defined]

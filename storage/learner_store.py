@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,9 +13,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from core.dialogue.model import ConceptProgress, LearningStats, Profile, RecordActivity, Snapshot
+from core.commands import Command, Timer
+from core.dialogue.model import Snapshot
 from core.dialogue.states import State
-from core.events import InboundEvent
+from core.events import EventKind, InboundEvent
+from core.learner import ActivityRecord, ConceptProgress, LearningStats, Profile
 from core.motivation import MotivationState
 from core.ports import Address, PendingEvent
 from core.replies import Reply, reply_to_dict
@@ -21,15 +25,17 @@ from core.review import ReviewScheduler
 from storage.db import from_db, to_db
 from storage.models import (
     Activity,
+    CommandRecord,
     Conversation,
     Enrollment,
     InboundMessage,
     Learner,
     OutboxMessage,
 )
-from storage.privacy import delete_learner, export_learner
+from storage.privacy import delete_learner
 from storage.review_cards import due_reviews, record_review
 
+INTERNAL = "internal"  # the channel of command results and timers
 LEARNER_TABLE: sa.Table = Learner.__table__  # type: ignore[attr-defined]
 INBOUND_TABLE: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 PROFILE_FIELDS = (
@@ -83,6 +89,13 @@ def learner_id_for(session: Session, *, channel: str, external_id: str, now: dat
     return existing
 
 
+def dedupe_key(secret: bytes, channel: str, platform_message_id: str) -> str:
+    """A keyed hash of a platform's message id: redeliveries still match, but no chat id or phone
+    number survives in the table (after a delete, nothing points back to the person)."""
+    message = f"{channel}\x00{platform_message_id}".encode("utf-8", "surrogatepass")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
 def ingest(
     session: Session,
     *,
@@ -91,17 +104,19 @@ def ingest(
     platform_message_id: str,
     event: InboundEvent,
     received_at: datetime,
+    secret: bytes,
     sequence: int | None = None,
 ) -> Ingested:
     """Store an inbound event once; a redelivery of the same message id is recognised."""
     learner_id = learner_id_for(session, channel=channel, external_id=sender_id, now=received_at)
     new = InboundMessage(
         channel=channel,
-        platform_message_id=platform_message_id,
+        platform_message_id=dedupe_key(secret, channel, platform_message_id),
         learner_id=learner_id,
         payload=event.to_dict(),
         sequence=sequence,
         received_at=to_db(received_at),
+        available_at=to_db(received_at),
     )
     inbound_id = _insert_ignoring_conflicts(session, INBOUND_TABLE, new.model_dump(exclude={"id"}))
     if inbound_id is not None:
@@ -113,14 +128,52 @@ def ingest(
     return Ingested(learner_id, inbound_id)
 
 
-def learners_with_pending(session: Session, *, limit: int = 100) -> list[int]:
+def ingest_internal(
+    session: Session,
+    *,
+    learner_id: int,
+    key: str,
+    event: InboundEvent,
+    now: datetime,
+    available_at: datetime | None = None,
+) -> int | None:
+    """Queue an internal event (a command result, a timer) once per key; None for a duplicate or
+    a learner who no longer exists."""
+    exists = session.exec(select(Learner.id).where(Learner.id == learner_id)).first()
+    if exists is None:
+        return None
+    new = InboundMessage(
+        channel=INTERNAL,
+        platform_message_id=key,
+        learner_id=learner_id,
+        payload=event.to_dict(),
+        received_at=to_db(now),
+        available_at=to_db(available_at or now),
+    )
+    return _insert_ignoring_conflicts(session, INBOUND_TABLE, new.model_dump(exclude={"id"}))
+
+
+def _due(now: datetime) -> Any:
+    return sa.and_(
+        col(InboundMessage.processed_at).is_(None),
+        col(InboundMessage.available_at) <= to_db(now),
+    )
+
+
+def learners_with_pending(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
+    """Learners with an event due, longest waiting first, leaving out those whose queue is held
+    after a failure (so a hundred broken learners cannot crowd out a new one)."""
     rows = session.exec(
         select(InboundMessage.learner_id)
+        .join(Learner, col(Learner.id) == col(InboundMessage.learner_id))
         .where(
-            col(InboundMessage.processed_at).is_(None), col(InboundMessage.learner_id).is_not(None)
+            _due(now),
+            sa.or_(
+                col(Learner.events_retry_at).is_(None), col(Learner.events_retry_at) <= to_db(now)
+            ),
         )
         .group_by(col(InboundMessage.learner_id))
-        .order_by(sa.func.min(InboundMessage.id))
+        .order_by(sa.func.min(InboundMessage.available_at))
         .limit(limit)
     ).all()
     return [int(r) for r in rows if r is not None]
@@ -140,25 +193,62 @@ class SqlLearnerStore:
             raise LookupError(f"no learner {learner_id}")
         return learner
 
-    def next_pending(self, learner_id: int) -> PendingEvent | None:
+    def next_pending(self, learner_id: int, now: datetime) -> PendingEvent | None:
+        """The learner's next due event: arrival order for all events alike, except that Telegram
+        messages among themselves go by the platform's update_id (webhooks can race)."""
         # Locking the learner row serialises this learner's events across PostgreSQL workers.
         learner = self.session.exec(
             select(Learner.id).where(Learner.id == learner_id).with_for_update()
         ).first()
         if learner is None:  # deleted while its events waited
             return None
-        row = self.session.exec(
-            select(InboundMessage)
-            .where(
-                InboundMessage.learner_id == learner_id, col(InboundMessage.processed_at).is_(None)
-            )
-            # the platform's own order (Telegram's update_id) first, then arrival
-            .order_by(sa.func.coalesce(col(InboundMessage.sequence), 0), col(InboundMessage.id))
-            .limit(1)
-        ).first()
+        row = self._head(learner_id, now)
+        if row is not None and row.sequence is not None:
+            row = self.session.exec(
+                select(InboundMessage)
+                .where(
+                    InboundMessage.learner_id == learner_id,
+                    InboundMessage.channel == row.channel,
+                    col(InboundMessage.sequence).is_not(None),
+                    _due(now),
+                )
+                .order_by(col(InboundMessage.sequence), col(InboundMessage.id))
+                .limit(1)
+            ).first()
         if row is None or row.id is None:
             return None
-        return PendingEvent(row.id, InboundEvent.from_dict(row.payload), from_db(row.received_at))
+        return PendingEvent(row.id, InboundEvent.from_dict(row.payload), from_db(row.available_at))
+
+    def _head(self, learner_id: int, now: datetime) -> InboundMessage | None:
+        return self.session.exec(
+            select(InboundMessage)
+            .where(InboundMessage.learner_id == learner_id, _due(now))
+            .order_by(col(InboundMessage.available_at), col(InboundMessage.id))
+            .limit(1)
+        ).first()
+
+    def head_of_queue(self, learner_id: int, now: datetime) -> tuple[int, int] | None:
+        row = self.session.execute(
+            sa.select(InboundMessage.id, InboundMessage.attempts)  # type: ignore[call-overload]
+            .where(col(InboundMessage.learner_id) == learner_id, _due(now))
+            .order_by(col(InboundMessage.available_at), col(InboundMessage.id))
+            .limit(1)
+        ).first()
+        return (int(row[0]), int(row[1])) if row else None
+
+    def note_failure(
+        self, inbound_id: int, learner_id: int, error: str, retry_at: datetime
+    ) -> None:
+        self.session.execute(
+            sa.update(InboundMessage)
+            .where(col(InboundMessage.id) == inbound_id)
+            .values(attempts=InboundMessage.attempts + 1, error=error[:500])
+        )
+        self.session.execute(
+            sa.update(Learner)
+            .where(col(Learner.id) == learner_id)
+            .values(events_retry_at=to_db(retry_at))
+        )
 
     def load(self, learner_id: int, now: datetime) -> Snapshot:
         learner = self._learner(learner_id)
@@ -190,7 +280,7 @@ class SqlLearnerStore:
         zone = ZoneInfo(learner.timezone or "UTC")  # study days roll over at 04:00 local time
         return ReviewScheduler(learner.fsrs_parameters, self.desired_retention, zone=zone)
 
-    def review(self, learner_id: int, activity: RecordActivity, now: datetime) -> None:
+    def review(self, learner_id: int, activity: ActivityRecord, now: datetime) -> None:
         """Update the FSRS card of a quiz item after an answer (a new card on first sight)."""
         if not activity.item_id or activity.correct is None:
             return
@@ -256,7 +346,7 @@ class SqlLearnerStore:
         self.session.add(enrollment)
         self._enrollments[learner_id] = enrollment
 
-    def record_activity(self, learner_id: int, activity: RecordActivity, now: datetime) -> None:
+    def record_activity(self, learner_id: int, activity: ActivityRecord, now: datetime) -> None:
         enrollment = self._enrollment(learner_id)
         self.session.add(
             Activity(
@@ -276,6 +366,8 @@ class SqlLearnerStore:
     def enqueue(
         self, address: Address, learner_id: int | None, replies: Sequence[Reply], now: datetime
     ) -> None:
+        # A learner who blocked the bot gets nothing: the replies are kept as not sent, with why.
+        blocked = learner_id is not None and self._learner(learner_id).unreachable
         for reply in replies:
             self.session.add(
                 OutboxMessage(
@@ -283,10 +375,29 @@ class SqlLearnerStore:
                     channel=address.channel,
                     address=address.address,
                     payload=reply_to_dict(reply),
+                    status="failed" if blocked else "pending",
+                    last_error="not sent: the learner blocked the bot" if blocked else None,
                     next_attempt_at=to_db(now),
                     created_at=to_db(now),
                 )
             )
+
+    def add_command(self, learner_id: int, command: Command, now: datetime) -> None:
+        self.session.add(
+            CommandRecord(
+                learner_id=learner_id,
+                kind=command.kind.value,
+                args=dict(command.args),
+                ref=command.ref,
+                available_at=to_db(now),
+                created_at=to_db(now),
+            )
+        )
+
+    def add_timer(self, learner_id: int, timer: Timer, key: str, now: datetime) -> None:
+        event = InboundEvent.result(EventKind.TIMER_FIRED, timer.ref, name=timer.name)
+        ingest_internal(self.session, learner_id=learner_id, key=key, event=event, now=now,
+                        available_at=timer.at)  # fmt: skip
 
     def mark_processed(
         self, inbound_id: int, now: datetime, *, error: str | None = None, scrub: bool = False
@@ -297,9 +408,6 @@ class SqlLearnerStore:
         self.session.execute(
             sa.update(InboundMessage).where(col(InboundMessage.id) == inbound_id).values(**values)
         )
-
-    def export(self, learner_id: int) -> dict[str, Any]:
-        return export_learner(self.session, learner_id=learner_id)
 
     def delete_learner(self, learner_id: int) -> None:
         delete_learner(self.session, learner_id=learner_id)

@@ -33,6 +33,8 @@ class Learner(SQLModel, table=True):
     unreachable: bool = False
     created_at: datetime
     last_inbound_at: datetime | None = None
+    # After an event of theirs failed: their queue waits until then (the others go on meanwhile).
+    events_retry_at: datetime | None = None
     motivation: dict[str, Any] = _json_column()  # core.motivation.MotivationState
     fsrs_parameters: list[float] | None = Field(
         default=None, sa_column=sa.Column(sa.JSON(none_as_null=True), nullable=True)
@@ -52,7 +54,9 @@ class Conversation(SQLModel, table=True):
 
 
 class InboundMessage(SQLModel, table=True):
-    """Every inbound event, stored before it is processed; unique per channel and message id."""
+    """Every event for a learner, stored before it is processed: platform messages (unique per
+    channel and keyed hash of the message id) and internal events (channel "internal": command
+    results keyed by the command id, timers). One queue per learner, in `available_at` order."""
 
     __tablename__ = "inbound_message"
     __table_args__ = (
@@ -62,6 +66,7 @@ class InboundMessage(SQLModel, table=True):
         sa.Index(
             "ix_inbound_unprocessed",
             "learner_id",
+            "available_at",
             "id",
             sqlite_where=sa.text("processed_at IS NULL"),
             postgresql_where=sa.text("processed_at IS NULL"),
@@ -75,8 +80,30 @@ class InboundMessage(SQLModel, table=True):
     payload: dict[str, Any] = _json_column()
     sequence: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
     received_at: datetime
+    available_at: datetime  # when it joins the queue: at once, or later for a timer
+    attempts: int = 0  # failed tries; after a few the event is set aside with its error
     processed_at: datetime | None = None
     error: str | None = Field(default=None, max_length=500)
+
+
+class CommandRecord(SQLModel, table=True):
+    """Work a step asked for, done after its commit by the command worker (core/commands.py)."""
+
+    __tablename__ = "command"
+    __table_args__ = (sa.Index("ix_command_due", "status", "kind", "available_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    learner_id: int = Field(foreign_key="learner.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=32)
+    args: dict[str, Any] = _json_column()  # emptied once the result is in
+    ref: str = Field(default="", max_length=80)
+    status: str = Field(default="pending", max_length=16)  # pending | done | failed
+    attempts: int = 0
+    available_at: datetime
+    lease_until: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime
+    finished_at: datetime | None = None
 
 
 class OutboxMessage(SQLModel, table=True):

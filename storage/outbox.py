@@ -41,7 +41,11 @@ class SqlOutbox:
         )
         candidates = self.session.exec(
             select(OutboxMessage)
+            .outerjoin(Learner, col(Learner.id) == col(OutboxMessage.learner_id))
             .where(
+                # nothing goes to a learner who blocked the bot (their rows are failed as
+                # soon as we learn it; this guards the moment in between)
+                sa.or_(col(Learner.id).is_(None), sa.not_(col(Learner.unreachable))),
                 col(OutboxMessage.status) == "pending",
                 col(OutboxMessage.channel).in_(list(channels)),
                 col(OutboxMessage.next_attempt_at) <= moment,
@@ -125,13 +129,15 @@ class SqlOutbox:
 
     def mark_unreachable(self, learner_id: int, error: str) -> None:
         """The learner blocked us: fail everything still queued for them and stop nudges."""
-        self.session.execute(
-            sa.update(OutboxMessage)
-            .where(
-                col(OutboxMessage.learner_id) == learner_id, col(OutboxMessage.status) == "pending"
-            )
-            .values(status="failed", lease_until=None, last_error=error[:500])
-        )
-        self.session.execute(
-            sa.update(Learner).where(col(Learner.id) == learner_id).values(unreachable=True)
-        )
+        mark_unreachable(self.session, learner_id=learner_id, error=error)
+
+
+def mark_unreachable(session: Session, *, learner_id: int, error: str) -> None:
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.learner_id) == learner_id, col(OutboxMessage.status) == "pending")
+        .values(status="failed", lease_until=None, last_error=error[:500])
+    )
+    session.execute(
+        sa.update(Learner).where(col(Learner.id) == learner_id).values(unreachable=True)
+    )

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from storage.models import (
     Activity,
+    CommandRecord,
     Conversation,
     Enrollment,
     InboundMessage,
@@ -44,6 +45,7 @@ def export_learner(session: Session, *, learner_id: int) -> dict[str, Any]:
         "messages_sent": [
             _without_attachment(m) for m in _rows(session, OutboxMessage, learner_id)
         ],
+        "work_in_progress": _rows(session, CommandRecord, learner_id),
     }
 
 
@@ -57,12 +59,20 @@ def _without_attachment(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_learner(session: Session, *, learner_id: int) -> None:
-    """Remove every personal row. Inbound message ids stay (without sender or text) for dedupe."""
+    """Remove every personal row. Inbound dedupe keys stay (keyed hashes, with no sender, text or
+    platform sequence) so a late redelivery is still recognised; pending events are dropped."""
     session.execute(
         sa.update(InboundMessage)
         .where(col(InboundMessage.learner_id) == learner_id)
-        .values(learner_id=None, payload={})
+        .values(
+            learner_id=None,
+            payload={},
+            sequence=None,
+            error=None,
+            processed_at=sa.func.coalesce(InboundMessage.processed_at, InboundMessage.received_at),
+        )
     )
-    for model in (OutboxMessage, Activity, Enrollment, Conversation, ReviewCardRecord, SentPoll):
+    for model in (OutboxMessage, Activity, Enrollment, Conversation, ReviewCardRecord, SentPoll,
+                  CommandRecord):  # fmt: skip
         session.execute(sa.delete(model).where(col(model.learner_id) == learner_id))
     session.execute(sa.delete(Learner).where(col(Learner.id) == learner_id))

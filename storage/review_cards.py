@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from core.dialogue.model import DueReview, RecordActivity
+from core.learner import ActivityRecord, DueReview
 from core.review import ReviewCard, ReviewLogEntry, ReviewScheduler
 from storage.db import to_db
 from storage.models import Activity, Learner, ReviewCardRecord
@@ -38,7 +38,7 @@ def record_review(
     session: Session,
     *,
     learner_id: int,
-    activity: RecordActivity,
+    activity: ActivityRecord,
     now: datetime,
     course_slug: str,
     scheduler: ReviewScheduler,

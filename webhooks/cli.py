@@ -11,13 +11,13 @@ from pathlib import Path
 
 from bot.terminal import CHANNEL, TerminalScreen
 from core.content_loader import find_course_folders, load_course
-from core.errors import ContentError
+from core.errors import ConfigurationError, ContentError
 from core.events import EventKind, InboundEvent
 from storage.content_repo import import_course
 from storage.db import make_engine, transaction, utcnow
 from storage.migrate import upgrade
 from webhooks.config import get_settings
-from webhooks.container import build
+from webhooks.container import build, check_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.pau_log_level)
+    if args.command in ("serve", "worker", "chat"):
+        try:
+            check_settings(settings)
+        except ConfigurationError as error:
+            print(f"pau: {error}", file=sys.stderr)
+            return 2
     if args.command == "serve":
         return _serve(args.host, args.port, scheduler=not args.no_scheduler)
     if args.command == "worker":
@@ -241,7 +247,7 @@ async def _say(pau: object, user: str, event: InboundEvent) -> None:
 
     assert isinstance(pau, Pau)
     pau.ingest(channel=CHANNEL, sender_id=user, platform_message_id=uuid.uuid4().hex, event=event)
-    await pau.work_once()
+    await pau.drain()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ from functools import cache
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_SECRET_KEYS = frozenset({"", "change-me", "changeme", "secret", "dev"})
+MIN_SECRET_KEY_CHARS = 16
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -36,6 +39,25 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def channels_on(self) -> list[str]:
+        """The platform channels whose credentials are set."""
+        on = []
+        if self.telegram_bot_token is not None and self.telegram_bot_token.get_secret_value():
+            on.append("telegram")
+        if self.whatsapp_token is not None and self.whatsapp_token.get_secret_value():
+            on.append("whatsapp")
+        return on
+
+    @property
+    def secret_key_is_default(self) -> bool:
+        key = self.pau_secret_key.get_secret_value()
+        return key.strip().lower() in DEFAULT_SECRET_KEYS or len(key) < MIN_SECRET_KEY_CHARS
+
+    @property
+    def secret_key_bytes(self) -> bytes:
+        return self.pau_secret_key.get_secret_value().encode("utf-8")
 
 
 @cache

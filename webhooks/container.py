@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
@@ -15,15 +18,20 @@ from sqlalchemy.engine import Engine
 
 from bot.telegram import CHANNEL as TELEGRAM
 from bot.telegram import TelegramSender, make_bot
+from core.command_worker import CommandWorker
+from core.commands import CommandKind
 from core.content import Course
 from core.delivery import Dispatcher
 from core.dialogue import World
+from core.errors import ConfigurationError
 from core.events import InboundEvent
+from core.performers import CORE_PERFORMERS
 from core.ports import Clock, Locks, Sender
 from core.review import MIN_REVIEWS_FOR_OPTIMISATION, fit_learner_parameters
 from core.runner import Runner
 from storage import learner_store
 from storage.channel_state import remember_poll
+from storage.commands import SqlCommandQueue
 from storage.content_repo import course_revisions, load_courses
 from storage.db import make_engine, transaction, utcnow
 from storage.housekeeping import purge_old_messages
@@ -32,6 +40,7 @@ from storage.locks import LocalLocks, RedisLocks
 from storage.migrate import upgrade
 from storage.models import Learner
 from storage.outbox import SqlOutbox
+from storage.privacy import export_learner
 from storage.review_cards import learners_due_for_refit, review_history, save_parameters
 from webhooks.config import Settings
 
@@ -51,11 +60,19 @@ class Pau:
     telegram: TelegramSender | None = None
 
     content_revisions: dict[str, int] = field(default_factory=dict)
+    wake: Callable[[], None] | None = None  # run the work job now (set by the scheduler)
 
     def __post_init__(self) -> None:
         self.world = World(courses=self.load_courses())
         self.runner = Runner(self._learner_store, self.world, self.clock, self.locks)
         self.dispatcher = Dispatcher(self._outbox, self.senders, self.clock)
+        performers = {**CORE_PERFORMERS, CommandKind.EXPORT_DATA: self._export}
+        self.commands = CommandWorker(self._command_queue, performers, self.clock)
+        self.commands.on_result = self._result_stored
+
+    def _result_stored(self) -> None:
+        if self.wake is not None:
+            self.wake()
 
     @contextmanager
     def _learner_store(self) -> Iterator[SqlLearnerStore]:
@@ -66,6 +83,17 @@ class Pau:
     def _outbox(self) -> Iterator[SqlOutbox]:
         with transaction(self.engine) as session:
             yield SqlOutbox(session)
+
+    @contextmanager
+    def _command_queue(self) -> Iterator[SqlCommandQueue]:
+        with transaction(self.engine) as session:
+            yield SqlCommandQueue(session)
+
+    def _export(self, learner_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The export command: everything kept about the learner, read in its own transaction."""
+        with transaction(self.engine) as session:
+            data = export_learner(session, learner_id=learner_id)
+        return {"json": json.dumps(data, indent=2, ensure_ascii=False, default=str)}
 
     def load_courses(self) -> dict[str, Course]:
         with transaction(self.engine) as session:
@@ -94,19 +122,30 @@ class Pau:
                 platform_message_id=platform_message_id,
                 event=event,
                 received_at=received_at or self.clock(),
+                secret=self.settings.secret_key_bytes,
                 sequence=sequence,
             )
 
-    def process_pending(self, limit: int = 100) -> int:
-        """Process every learner with stored, unprocessed events (after a restart, too)."""
-        with transaction(self.engine) as session:
-            learner_ids = learner_store.learners_with_pending(session, limit=limit)
+    def process_pending(self, batch: int = 100, budget_seconds: float = 5.0) -> int:
+        """Process learners with due events, a batch at a time, until none is left or the time
+        budget is spent (so replies already written go out in between)."""
         handled = 0
-        for learner_id in learner_ids:
-            try:
-                handled += self.runner.process_learner(learner_id)
-            except Exception:  # a storage error or lock time-out: the event stays pending
-                log.exception("learner %s: processing failed; will try again", learner_id)
+        deadline = time.monotonic() + budget_seconds
+        while time.monotonic() < deadline:
+            with transaction(self.engine) as session:
+                learner_ids = learner_store.learners_with_pending(
+                    session, now=self.clock(), limit=batch
+                )
+            handled_in_batch = 0
+            for learner_id in learner_ids:
+                try:
+                    handled_in_batch += self.runner.process_learner(learner_id)
+                except Exception:  # a lock time-out: the event stays pending
+                    log.exception("learner %s: processing failed; will try again", learner_id)
+            handled += handled_in_batch
+            # learners that failed are held back now; a full batch of them may hide others
+            if handled_in_batch == 0 and len(learner_ids) < batch:
+                break
         return handled
 
     def refit_review_parameters(self) -> int:
@@ -139,11 +178,24 @@ class Pau:
         return purged
 
     async def work_once(self) -> int:
+        """One tick: process due events, start due commands (they finish in the background),
+        deliver the outbox."""
         try:
             handled = await asyncio.to_thread(self.process_pending)
+            await self.commands.start_due()
         finally:
             await self.dispatcher.deliver_due()  # replies already written go out regardless
         return handled
+
+    async def drain(self) -> None:
+        """Work until nothing is left to do now: events, commands and their results, delivery
+        (the terminal chat and the tests; the scheduler does the same, tick by tick)."""
+        while True:
+            handled = await asyncio.to_thread(self.process_pending)
+            ran = await self.commands.run_until_idle()
+            await self.dispatcher.deliver_due()
+            if not handled and not ran:
+                return
 
     def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}
@@ -162,6 +214,8 @@ class Pau:
         return checks
 
     async def stop_channels(self) -> None:
+        """Stop the background work of this process: running commands, then the channels."""
+        await self.commands.close()
         if self.telegram is not None:
             await self.telegram.stop()
 
@@ -193,8 +247,20 @@ def add_telegram(pau: Pau) -> None:
     pau.senders[TELEGRAM] = pau.telegram
 
 
+def check_settings(settings: Settings) -> None:
+    """Refuse to run a real channel with a guessable secret key (it keys the dedupe hashes and,
+    later, the admin sessions)."""
+    if settings.channels_on and settings.secret_key_is_default:
+        raise ConfigurationError(
+            f"PAU_SECRET_KEY is unset or a default, and {' and '.join(settings.channels_on)} "
+            "is configured. Set PAU_SECRET_KEY to a long random value, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+
+
 def build(settings: Settings, *, migrate: bool | None = None, clock: Clock = utcnow) -> Pau:
     """Wire a PAU process. SQLite is migrated on start; PostgreSQL by `pau db upgrade`."""
+    check_settings(settings)
     if migrate if migrate is not None else settings.is_sqlite:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)

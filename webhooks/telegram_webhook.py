@@ -96,5 +96,6 @@ def store(pau: Pau, inbound: TelegramInbound) -> Ingested:
             platform_message_id=f"{inbound.sender_id}:{inbound.update_id}",
             event=event,
             received_at=pau.clock(),
+            secret=pau.settings.secret_key_bytes,
             sequence=inbound.update_id,
         )

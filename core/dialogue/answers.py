@@ -6,18 +6,21 @@ treats it as free text and the activity stays open.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from core.content import QuizItem, normalize
-from core.dialogue.model import RecordActivity, Transition, Turn
+from core.commands import Command, CommandKind
+from core.content import Concept, QuizItem, normalize
+from core.dialogue.model import Transition, Turn
 from core.dialogue.parsing import looks_like_question
-from core.dialogue.session import current, present, reprompt
+from core.dialogue.session import activity_ref, current, present, reprompt
 from core.dialogue.states import State
 from core.events import EventKind, InboundEvent
-from core.grading.grader import Grade, grade
+from core.learner import ActivityRecord
 from core.learning import learn
-from core.replies import Reply, Text
+from core.replies import Reply, Text, Typing
 
 CONTINUE_WORDS = {"continue", "next", "ok", "okay", "done", "got it", "ready", "yes", "go", "k"}
 SKIP_WORDS = {"skip", "pass", "next", "i don t know", "dont know", "don t know", "no idea", "idk"}
@@ -31,18 +34,21 @@ def _duration_ms(turn: Turn) -> int | None:
     return max(0, int(elapsed.total_seconds() * 1000))
 
 
-def _advance(turn: Turn, replies: list[Reply], record: RecordActivity, **counts: int) -> Transition:
+def _advance(turn: Turn, replies: list[Reply], record: ActivityRecord, **counts: int) -> Transition:
     """Record the finished activity, update the learning record, present the next one."""
     activity = current(turn)
     plan_kind = activity["kind"] if activity else record.kind
-    learned, celebration = learn(turn.snapshot, record, plan_kind, turn.now, turn.course)
+    snapshot = turn.snapshot
+    learned, celebration = learn(
+        snapshot.learning, record, plan_kind, turn.now, turn.course, snapshot.profile.timezone
+    )
     if celebration is not None:
         replies = [*replies, Text(turn.t(celebration.key, **celebration.params))]
-    after = Turn(replace(turn.snapshot, progress=learned.progress, stats=learned.stats,
+    after = Turn(replace(snapshot, progress=learned.progress, stats=learned.stats,
                          motivation=learned.motivation), turn.now, turn.world)  # fmt: skip
-    data = {**turn.snapshot.data, **counts}
+    data = {**snapshot.data, **counts}
     transition = present(after, data, int(data.get("index", 0)) + 1, replies)
-    return replace(transition, learning=learned).then(effects=(record,))
+    return replace(transition, learning=learned).then(writes=(record,))
 
 
 def handle_lesson(turn: Turn, event: InboundEvent) -> Transition | None:
@@ -50,7 +56,7 @@ def handle_lesson(turn: Turn, event: InboundEvent) -> Transition | None:
     if activity is None:
         return None
     if event.choice_id == "continue" or normalize(event.text) in CONTINUE_WORDS:
-        record = RecordActivity(
+        record = ActivityRecord(
             "lesson", concept_id=activity["concept"], duration_ms=_duration_ms(turn)
         )
         return _advance(turn, [], record)
@@ -115,7 +121,7 @@ def handle_quiz(turn: Turn, event: InboundEvent) -> Transition | None:
             correct = item.is_correct_text(response)
     key = "quiz_right" if correct else "quiz_wrong"
     feedback = Text(t(key, answer=item.correct_answer, explanation=item.explanation))
-    record = RecordActivity(
+    record = ActivityRecord(
         "quiz",
         concept_id=item.concept_id,
         item_id=item.id,
@@ -142,7 +148,7 @@ def handle_reflection(turn: Turn, event: InboundEvent) -> Transition | None:
     if not skipped and (looks_like_question(text) or len(text) < 3):
         return None
     reply = Text(turn.t("reflection_skipped" if skipped else "reflection_thanks"))
-    record = RecordActivity(
+    record = ActivityRecord(
         "reflection",
         concept_id=activity["concept"],
         response="" if skipped else text,
@@ -151,46 +157,83 @@ def handle_reflection(turn: Turn, event: InboundEvent) -> Transition | None:
     return _advance(turn, [reply], record)
 
 
-def handle_explain(turn: Turn, event: InboundEvent) -> Transition | None:
+def explain_concept(turn: Turn) -> Concept | None:
     activity = current(turn)
     course = turn.course
-    if activity is None or course is None or event.kind is not EventKind.TEXT:
+    if activity is None or course is None:
         return None
-    concept = course.concept(activity["concept"])
-    if concept is None:
+    return course.concept(activity["concept"])
+
+
+def handle_explain(turn: Turn, event: InboundEvent) -> Transition | None:
+    """An explanation is graded by a command; "typing…" shows until the grade comes back."""
+    concept = explain_concept(turn)
+    if concept is None or event.kind is not EventKind.TEXT:
         return None
     text = event.text.strip()
     skipped = normalize(text) in SKIP_WORDS
     if not skipped and (looks_like_question(text) or len(text) < 3):
         return None
-    points = concept.explain_back.key_points
     if skipped:
-        result = Grade(0.0, (), points, None, "skipped")
-    else:
-        reference = " ".join([concept.summary, *points]).strip()
-        prompt = concept.explain_back.prompt
-        result = grade(question=prompt, reference=reference, answer=text, key_points=points)
-    score, covered, missed, misconception = (
-        result.score, result.covered, result.missed, result.misconception,
-    )  # fmt: skip
-    reply = Text(
-        turn.t(
-            "explain_feedback",
-            covered=list(covered),
-            missed=list(missed),
-            skipped=skipped,
-            misconception=misconception,
-            score=round(score * 100),
-        )
+        reply = Text(turn.t("explain_feedback", covered=[], missed=[], skipped=True, score=0))
+        record = ActivityRecord("explain_back", concept_id=concept.id, score=0.0,
+                                duration_ms=_duration_ms(turn))  # fmt: skip
+        return _advance(turn, [reply], record)
+    points = concept.explain_back.key_points
+    grading = Command(
+        CommandKind.GRADE_EXPLANATION,
+        {
+            "question": concept.explain_back.prompt,
+            "reference": " ".join([concept.summary, *points]).strip(),
+            "answer": text,
+            "key_points": list(points),
+            "concept_id": concept.id,
+        },
+        ref=activity_ref(turn),
     )
-    record = RecordActivity(
+    waiting = {"response": text, "duration_ms": _duration_ms(turn)}
+    return turn.go(
+        State.EXPLAIN_GRADING, Typing(), data={**turn.snapshot.data, "grading": waiting}
+    ).then(commands=(grading,))
+
+
+def handle_grading_wait(turn: Turn, event: InboundEvent) -> Transition | None:
+    """While the explanation is graded: questions are answered, anything else waits a moment."""
+    if event.kind is EventKind.TEXT and looks_like_question(event.text):
+        return None
+    return turn.stay(Text(turn.t("still_grading")))
+
+
+def explain_feedback(turn: Turn, grade: Mapping[str, Any] | None) -> Transition:
+    """The grade is in (or could not be had: None): feedback, then the next activity."""
+    concept = explain_concept(turn)
+    assert concept is not None
+    waiting = dict(turn.snapshot.data.get("grading") or {})
+    if grade is None:
+        reply = Text(turn.t("grading_failed", points=list(concept.explain_back.key_points)))
+        score = None
+    else:
+        score = float(grade["score"])
+        reply = Text(
+            turn.t(
+                "explain_feedback",
+                covered=list(grade.get("covered", ())),
+                missed=list(grade.get("missed", ())),
+                skipped=False,
+                misconception=grade.get("misconception"),
+                score=round(score * 100),
+            )
+        )
+    record = ActivityRecord(
         "explain_back",
         concept_id=concept.id,
         score=score,
-        response="" if skipped else text,
-        duration_ms=_duration_ms(turn),
+        response=str(waiting.get("response", "")),
+        duration_ms=waiting.get("duration_ms"),
     )
-    return _advance(turn, [reply], record)
+    data = {k: v for k, v in turn.snapshot.data.items() if k != "grading"}
+    after = Turn(replace(turn.snapshot, data=data), turn.now, turn.world)
+    return _advance(after, [reply], record)
 
 
 HANDLERS = {
@@ -198,4 +241,5 @@ HANDLERS = {
     State.QUIZ: handle_quiz,
     State.REFLECTION: handle_reflection,
     State.EXPLAIN: handle_explain,
+    State.EXPLAIN_GRADING: handle_grading_wait,
 }

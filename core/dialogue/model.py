@@ -1,4 +1,12 @@
-"""What a dialogue step sees (Snapshot, World) and what it returns (Transition with effects)."""
+"""What a dialogue step sees (Snapshot, World) and what it returns (Transition).
+
+A Transition is the whole outcome of one event (DESIGN.md §2):
+  - the new state: `state`, `data` (the dialogue's scratch pad), `profile_changes`, `learning`;
+  - `replies` to the learner;
+  - `writes`: records that belong to this event (finished activities, and so FSRS reviews);
+  - `commands` and `timers`: work to do after the commit, whose results come back as events;
+  - `erase_learner`: the learner declined consent or asked for deletion.
+"""
 
 from __future__ import annotations
 
@@ -7,91 +15,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from core.commands import Command, Timer
 from core.content import Course
 from core.dialogue.states import State
-from core.mastery import MasteryState
+from core.learner import (
+    ActivityRecord,
+    ConceptProgress,
+    DueReview,
+    Learning,
+    LearningStats,
+    Profile,
+)
 from core.motivation import MotivationState
 from core.replies import Reply
 from core.texts import Catalog
-
-
-@dataclass(frozen=True)
-class Profile:
-    consented: bool = False
-    name: str = ""
-    course_slug: str = ""
-    level: str = ""
-    daily_time: str = ""  # "HH:MM" local
-    timezone: str = ""
-    nudges: bool = False
-    language: str = "en"
-    paused: bool = False
-    stopped: bool = False
-
-
-@dataclass(frozen=True)
-class ConceptProgress:
-    lessons: int = 0
-    answered: int = 0
-    correct: int = 0
-    items_seen: tuple[str, ...] = ()
-    last_studied: str = ""  # ISO timestamp
-    mastery: MasteryState = field(default_factory=MasteryState)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "lessons": self.lessons,
-            "answered": self.answered,
-            "correct": self.correct,
-            "items_seen": list(self.items_seen),
-            "last_studied": self.last_studied,
-            "mastery": self.mastery.to_dict(),
-        }
-
-    @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> ConceptProgress:
-        return ConceptProgress(
-            lessons=int(data.get("lessons", 0)),
-            answered=int(data.get("answered", 0)),
-            correct=int(data.get("correct", 0)),
-            items_seen=tuple(data.get("items_seen", ())),
-            last_studied=str(data.get("last_studied", "")),
-            mastery=MasteryState.from_dict(dict(data.get("mastery") or {})),
-        )
-
-
-@dataclass(frozen=True)
-class LearningStats:
-    """What the planner needs beyond per-concept progress, kept per enrollment."""
-
-    recent_results: tuple[bool, ...] = ()  # the last quiz outcomes, oldest first
-    last_kind: str = ""  # the kind of the last completed activity
-    last_done_at: Mapping[str, str] = field(default_factory=dict)  # kind -> ISO time
-    goal: str = ""  # a concept the learner chose to work towards
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "recent_results": list(self.recent_results),
-            "last_kind": self.last_kind,
-            "last_done_at": dict(self.last_done_at),
-            "goal": self.goal,
-        }
-
-    @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> LearningStats:
-        return LearningStats(
-            recent_results=tuple(bool(r) for r in data.get("recent_results", ())),
-            last_kind=str(data.get("last_kind", "")),
-            last_done_at=dict(data.get("last_done_at", {})),
-            goal=str(data.get("goal") or ""),
-        )
-
-
-@dataclass(frozen=True)
-class DueReview:
-    item_id: str
-    concept_id: str
-    retrievability: float
 
 
 @dataclass(frozen=True)
@@ -109,6 +46,10 @@ class Snapshot:
     def with_data(self, **changes: Any) -> Snapshot:
         return replace(self, data={**self.data, **changes})
 
+    @property
+    def learning(self) -> Learning:
+        return Learning(self.progress, self.stats, self.motivation)
+
 
 @dataclass(frozen=True)
 class World:
@@ -121,76 +62,39 @@ class World:
         return self.courses.get(slug)
 
 
-# Effects: what the runner must do besides saving the new state and sending the replies.
-
-
-@dataclass(frozen=True)
-class GiveConsent:
-    pass
-
-
-@dataclass(frozen=True)
-class ForgetLearner:
-    """The learner declined consent: remove the consent request itself."""
-
-
-@dataclass(frozen=True)
-class UpdateProfile:
-    changes: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class RecordActivity:
-    kind: str  # lesson | quiz | reflection | explain_back | question
-    concept_id: str = ""
-    item_id: str = ""
-    correct: bool | None = None
-    score: float | None = None
-    response: str = ""
-    duration_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class ExportData:
-    pass
-
-
-@dataclass(frozen=True)
-class DeleteLearner:
-    pass
-
-
-Effect = GiveConsent | ForgetLearner | UpdateProfile | RecordActivity | ExportData | DeleteLearner
-
-
-@dataclass(frozen=True)
-class Learning:
-    """The learner's learning record after a step: progress, planner stats, motivation."""
-
-    progress: Mapping[str, ConceptProgress]
-    stats: LearningStats
-    motivation: MotivationState
-
-
 @dataclass(frozen=True)
 class Transition:
     state: State
     data: Mapping[str, Any]
     replies: tuple[Reply, ...] = ()
-    effects: tuple[Effect, ...] = ()
+    profile_changes: Mapping[str, Any] = field(default_factory=dict)  # Profile field -> value
     learning: Learning | None = None  # None: unchanged
+    writes: tuple[ActivityRecord, ...] = ()
+    commands: tuple[Command, ...] = ()
+    timers: tuple[Timer, ...] = ()
+    erase_learner: bool = False
 
-    def then(self, *replies: Reply, effects: tuple[Effect, ...] = ()) -> Transition:
-        return replace(self, replies=self.replies + replies, effects=self.effects + effects)
+    def then(
+        self,
+        *replies: Reply,
+        writes: tuple[ActivityRecord, ...] = (),
+        commands: tuple[Command, ...] = (),
+        timers: tuple[Timer, ...] = (),
+        **profile_changes: Any,
+    ) -> Transition:
+        return replace(
+            self,
+            replies=self.replies + replies,
+            writes=self.writes + writes,
+            commands=self.commands + commands,
+            timers=self.timers + timers,
+            profile_changes={**self.profile_changes, **profile_changes},
+        )
 
     def applied_to(self, snapshot: Snapshot) -> Snapshot:
-        """The snapshot after this step: new state and data, profile effects, learning record."""
-        profile = snapshot.profile
-        for effect in self.effects:
-            if isinstance(effect, GiveConsent):
-                profile = replace(profile, consented=True)
-            elif isinstance(effect, UpdateProfile):
-                profile = replace(profile, **dict(effect.changes))
+        """The snapshot after this step: new state and data, profile changes, learning record.
+        The one place where a transition's edits are applied (the runner and the harness)."""
+        profile = replace(snapshot.profile, **dict(self.profile_changes))
         after = replace(snapshot, state=self.state, data=self.data, profile=profile)
         if self.learning is not None:
             learning = self.learning

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.content import normalize
 from core.dialogue import session
-from core.dialogue.model import ForgetLearner, GiveConsent, Transition, Turn, UpdateProfile
+from core.dialogue.model import Transition, Turn
 from core.dialogue.parsing import (
     NO,
     YES,
@@ -107,40 +107,36 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
         if not turn.snapshot.data.get("asked"):
             return turn.stay(*question_for(turn, state), asked=True)
         if is_yes(event):
-            return ask(turn, State.NAME, Text(t("consent_thanks"))).then(effects=(GiveConsent(),))
+            return ask(turn, State.NAME, Text(t("consent_thanks"))).then(consented=True)
         if is_no(event):
-            return Transition(State.CONSENT, {}, (Text(t("consent_declined")),), (ForgetLearner(),))
+            return Transition(State.CONSENT, {}, (Text(t("consent_declined")),), erase_learner=True)
         return turn.stay(Text(t("consent_reask")), *question_for(turn, state)[1:])
     if state is State.NAME:
         name = " ".join(event.text.split())[:MAX_NAME_CHARS]
         if event.kind is not EventKind.TEXT or not name or normalize(name) in NOT_NAMES:
             return turn.stay(*question_for(turn, state))
-        return ask(turn, State.COURSE, Text(t("greet_name", name=name))).then(
-            effects=(UpdateProfile({"name": name}),)
-        )
+        return ask(turn, State.COURSE, Text(t("greet_name", name=name))).then(name=name)
     if state is State.COURSE:
         slug = _course_choice(turn, event)
         if slug is None:
             return turn.stay(Text(t("didnt_catch")), *question_for(turn, state))
-        return ask(turn, State.LEVEL).then(effects=(UpdateProfile({"course_slug": slug}),))
+        return ask(turn, State.LEVEL).then(course_slug=slug)
     if state is State.LEVEL:
         level = _level_choice(event)
         if level is None:
             return turn.stay(Text(t("didnt_catch")), *question_for(turn, state))
-        return ask(turn, State.DAILY_TIME).then(effects=(UpdateProfile({"level": level}),))
+        return ask(turn, State.DAILY_TIME).then(level=level)
     if state is State.DAILY_TIME:
         time = _time_choice(event)
         if time is None:
             return turn.stay(Text(t("bad_time")), *question_for(turn, state))
-        return ask(turn, State.TIMEZONE).then(effects=(UpdateProfile({"daily_time": time}),))
+        return ask(turn, State.TIMEZONE).then(daily_time=time)
     if state is State.TIMEZONE:
         zone = parse_timezone(event.text)
         if zone is None:
             return turn.stay(Text(t("bad_timezone")), *question_for(turn, state))
         confirm = Text(t("timezone_set", zone=zone, clock=local_clock(zone, turn.now)))
-        return turn.go(State.NUDGES, confirm, *question_for(turn, State.NUDGES)).then(
-            effects=(UpdateProfile({"timezone": zone}),)
-        )
+        return turn.go(State.NUDGES, confirm, *question_for(turn, State.NUDGES)).then(timezone=zone)
     # State.NUDGES
     if not (is_yes(event) or is_no(event)):
         return turn.stay(Text(t("didnt_catch")), *question_for(turn, state))
@@ -150,4 +146,4 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
     if course is None:
         return turn.go(State.IDLE, done, Text(t("no_course")))
     plan = session.todays_three(turn)
-    return session.start(turn, plan, done).then(effects=(UpdateProfile({"nudges": nudges}),))
+    return session.start(turn, plan, done).then(nudges=nudges)

@@ -12,7 +12,7 @@ from core.content import normalize
 from core.events import EventKind, InboundEvent
 
 
-class Command(StrEnum):
+class Keyword(StrEnum):
     START = "start"
     TODAY = "today"
     QUIZ = "quiz"
@@ -30,16 +30,16 @@ class Command(StrEnum):
 
 
 ALIASES = {
-    "unsubscribe": Command.STOP,
-    "cancel": Command.STOP,
-    "quit": Command.STOP,
-    "today s three": Command.TODAY,
-    "session": Command.TODAY,
-    "lesson": Command.TODAY,
-    "one more": Command.MORE,
-    "continue learning": Command.MORE,
-    "topic": Command.GOAL,
-    "topics": Command.GOAL,
+    "unsubscribe": Keyword.STOP,
+    "cancel": Keyword.STOP,
+    "quit": Keyword.STOP,
+    "today s three": Keyword.TODAY,
+    "session": Keyword.TODAY,
+    "lesson": Keyword.TODAY,
+    "one more": Keyword.MORE,
+    "continue learning": Keyword.MORE,
+    "topic": Keyword.GOAL,
+    "topics": Keyword.GOAL,
 }
 
 YES = {
@@ -64,7 +64,7 @@ QUESTION_WORDS = (
 CHOICE_PREFIX = "cmd:"
 
 
-def command_of(event: InboundEvent) -> Command | None:
+def command_of(event: InboundEvent) -> Keyword | None:
     """The global command an event asks for, if any (`/stop`, `STOP`, a menu button...)."""
     if event.kind is EventKind.CHOICE and event.choice_id.startswith(CHOICE_PREFIX):
         raw = event.choice_id.removeprefix(CHOICE_PREFIX)
@@ -76,7 +76,7 @@ def command_of(event: InboundEvent) -> Command | None:
     if word in ALIASES:
         return ALIASES[word]
     try:
-        return Command(word)
+        return Keyword(word)
     except ValueError:
         return None
 

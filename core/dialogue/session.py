@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core import planner
+from core.commands import Timer
 from core.content import QuizItem
 from core.dialogue.model import Transition, Turn
-from core.dialogue.states import State
+from core.dialogue.states import ACTIVITIES, State
 from core.planner import PlannerInput
 from core.replies import Choices, Option, Quiz, Reply, Text
 
@@ -20,7 +21,8 @@ ACTIVITY_STATES = {
     "reflection": State.REFLECTION,
     "explain": State.EXPLAIN,
 }
-SESSION_KEYS = ("plan", "index", "asked_at", "session_answered", "session_correct")
+SESSION_KEYS = ("plan", "index", "asked_at", "session_answered", "session_correct", "grading")
+STILL_THERE_AFTER = timedelta(minutes=15)  # a quiz left open this long gets one gentle word
 
 
 def planner_input(turn: Turn) -> PlannerInput:
@@ -79,6 +81,15 @@ def current(turn: Turn) -> dict[str, str] | None:
     return dict(activity)
 
 
+def activity_ref(turn: Turn) -> str:
+    """Names the activity on screen now (its place in the plan and when it was asked), so a
+    result or a timer that comes back later can tell whether the learner is still there."""
+    data = turn.snapshot.data
+    if turn.snapshot.state not in ACTIVITIES:
+        return ""
+    return f"{data.get('index', 0)}@{data.get('asked_at', '')}"
+
+
 def quiz_reply(item: QuizItem) -> Quiz:
     if item.has_options:
         return Quiz(item.question, item.options, item.correct_index or 0, item.explanation, item.id)
@@ -131,7 +142,12 @@ def present(
         else None
     )
     replies = [*intro, *([header] if header else []), *_prompt_for(turn, activity, True)]
-    return Transition(ACTIVITY_STATES[activity["kind"]], data, tuple(replies))
+    state = ACTIVITY_STATES[activity["kind"]]
+    transition = Transition(state, data, tuple(replies))
+    if state is State.QUIZ:
+        ref = f"{index}@{data['asked_at']}"
+        return transition.then(timers=(Timer("still_there", turn.now + STILL_THERE_AFTER, ref),))
+    return transition
 
 
 def reprompt(turn: Turn) -> list[Reply]:
@@ -139,6 +155,8 @@ def reprompt(turn: Turn) -> list[Reply]:
     activity = current(turn)
     if activity is None or turn.course is None:
         return []
+    if turn.snapshot.state is State.EXPLAIN_GRADING:
+        return [Text(turn.t("still_grading"))]
     return [Text(turn.t("back_to_activity")), *_prompt_for(turn, activity, False)]
 
 

@@ -17,6 +17,7 @@ class State(StrEnum):
     QUIZ = "quiz:awaiting_answer"
     REFLECTION = "reflection:awaiting_answer"
     EXPLAIN = "explain:awaiting_answer"
+    EXPLAIN_GRADING = "explain:grading"  # the explanation is being graded (a command)
     IDLE = "idle"
     STOPPED = "stopped"
 
@@ -32,4 +33,6 @@ ONBOARDING = frozenset(
         State.NUDGES,
     }
 )
-ACTIVITIES = frozenset({State.LESSON, State.QUIZ, State.REFLECTION, State.EXPLAIN})
+ACTIVITIES = frozenset(
+    {State.LESSON, State.QUIZ, State.REFLECTION, State.EXPLAIN, State.EXPLAIN_GRADING}
+)

@@ -1,25 +1,18 @@
-"""Global commands: they work from any state (STOP always does)."""
+"""Global keywords (help, progress, stop, ...): they work from any state (STOP always does)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from core.chart import progress_chart
+from core.commands import Command, CommandKind
 from core.curriculum import path_to
 from core.dialogue import onboarding, session
-from core.dialogue.model import (
-    DeleteLearner,
-    ExportData,
-    ForgetLearner,
-    Learning,
-    Transition,
-    Turn,
-    UpdateProfile,
-)
-from core.dialogue.parsing import Command
+from core.dialogue.model import Transition, Turn
+from core.dialogue.parsing import Keyword
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
+from core.learner import Learning
 from core.progress import mastery_by_concept, render_progress
-from core.replies import Choices, Image, Option, Reply, Text
+from core.replies import Choices, Option, Reply, Text
 
 
 def menu(turn: Turn) -> Choices:
@@ -45,89 +38,95 @@ def where_we_were(turn: Turn) -> list[Reply]:
     return [menu(turn)]
 
 
-def handle_before_consent(turn: Turn, command: Command) -> Transition:
-    """Before consent we hold nothing, so most commands just explain and ask again."""
+def handle_before_consent(turn: Turn, keyword: Keyword) -> Transition:
+    """Before consent we hold nothing, so most keywords just explain and ask again."""
     t = turn.t
-    if command is Command.STOP:
-        return Transition(State.CONSENT, {}, (Text(t("consent_declined")),), (ForgetLearner(),))
-    if command in (Command.EXPORT, Command.DELETE):
+    if keyword is Keyword.STOP:
+        return Transition(State.CONSENT, {}, (Text(t("consent_declined")),), erase_learner=True)
+    if keyword in (Keyword.EXPORT, Keyword.DELETE):
         return turn.stay(
             Text(t("nothing_stored")), *onboarding.question_for(turn, State.CONSENT), asked=True
         )
     return turn.stay(*onboarding.question_for(turn, State.CONSENT), asked=True)
 
 
-def handle(turn: Turn, command: Command) -> Transition:
+def handle(turn: Turn, keyword: Keyword) -> Transition:
     t = turn.t
     snapshot = turn.snapshot
     state = snapshot.state
-    if command is Command.STOP:
+    if keyword is Keyword.STOP:
         data = {**snapshot.data, "stopped_from": str(state)}
-        return Transition(
-            State.STOPPED, data, (Text(t("stopped")),), (UpdateProfile({"stopped": True}),)
-        )
-    if command is Command.EXPORT:
-        return turn.stay(Text(t("export_ready"))).then(effects=(ExportData(),))
-    if command is Command.DELETE:
+        return Transition(State.STOPPED, data, (Text(t("stopped")),)).then(stopped=True)
+    if keyword is Keyword.EXPORT:
+        export = Command(CommandKind.EXPORT_DATA)
+        return turn.stay(Text(t("export_coming"))).then(commands=(export,))
+    if keyword is Keyword.DELETE:
         options = (Option("yes", t("button_delete_yes")), Option("no", t("button_delete_no")))
         return turn.stay(Choices(t("delete_confirm"), options), pending="delete")
-    if command is Command.HELP:
+    if keyword is Keyword.HELP:
         return turn.stay(Text(t("help")), *where_we_were(turn))
     if state is State.STOPPED:
-        if command in (Command.START, Command.RESUME, Command.TODAY, Command.MORE):
+        if keyword in (Keyword.START, Keyword.RESUME, Keyword.TODAY, Keyword.MORE):
             data = {k: v for k, v in snapshot.data.items() if k != "stopped_from"}
             welcome = Text(t("welcome_back", name=snapshot.profile.name))
-            unstop = UpdateProfile({"stopped": False, "paused": False})
             stopped_from = State(str(snapshot.data.get("stopped_from", State.IDLE)))
             if stopped_from in ONBOARDING:  # set-up was not finished: carry on where it stopped
                 resumed = Turn(replace(snapshot, state=stopped_from), turn.now, turn.world)
                 questions = onboarding.question_for(resumed, stopped_from)
-                return Transition(stopped_from, data, (welcome, *questions), (unstop,))
-            return Transition(State.IDLE, data, (welcome,)).then(menu(turn), effects=(unstop,))
+                back = Transition(stopped_from, data, (welcome, *questions))
+                return back.then(stopped=False, paused=False)
+            back = Transition(State.IDLE, data, (welcome,))
+            return back.then(menu(turn), stopped=False, paused=False)
         return turn.stay(Text(t("stopped_hint")))
     if state in ONBOARDING:
         return turn.stay(Text(t("finish_onboarding_first")), *onboarding.question_for(turn, state))
-    if command is Command.PAUSE:
-        return turn.stay(Text(t("paused"))).then(effects=(UpdateProfile({"paused": True}),))
-    if command is Command.RESUME:
+    if keyword is Keyword.PAUSE:
+        return turn.stay(Text(t("paused"))).then(paused=True)
+    if keyword is Keyword.RESUME:
         was_paused = snapshot.profile.paused
         reply = Text(t("resumed" if was_paused else "not_paused"))
-        return turn.stay(reply, *where_we_were(turn)).then(
-            effects=(UpdateProfile({"paused": False}),)
-        )
-    if command is Command.MENU:
+        return turn.stay(reply, *where_we_were(turn)).then(paused=False)
+    if keyword is Keyword.MENU:
         return turn.stay(menu(turn))
     course = turn.course
     if course is None:
         return turn.stay(Text(t("no_course")))
-    if command is Command.PROGRESS:
-        return turn.stay(
-            *progress_replies(turn), *(where_we_were(turn) if state in ACTIVITIES else [])
-        )
-    if command is Command.GOAL:
+    if keyword is Keyword.PROGRESS:
+        # the chart follows as its own event (chart_ready), and with it the way back
+        return turn.stay(progress_text(turn)).then(commands=(chart_command(turn),))
+    if keyword is Keyword.GOAL:
         return turn.stay(goal_choices(turn))
-    if command is Command.ASK:
+    if keyword is Keyword.ASK:
         return turn.stay(Text(t("ask_hint")))
-    if state in ACTIVITIES and command in (Command.TODAY, Command.START):
+    if state in ACTIVITIES and keyword in (Keyword.TODAY, Keyword.START):
         return turn.stay(Text(t("session_in_progress")), *session.reprompt(turn))
-    if command is Command.QUIZ:
+    if keyword is Keyword.QUIZ:
         return session.start(turn, session.one_quiz(turn))
     # START, TODAY, MORE: a new session of today's three.
     return session.start(turn, session.todays_three(turn))
 
 
-def progress_replies(turn: Turn) -> list[Reply]:
-    """The progress text and, for channels that show images, the same as a chart."""
+def progress_text(turn: Turn) -> Text:
+    """Mastery bars, streak, XP and what is due, as text (every channel shows it)."""
+    snapshot, course = turn.snapshot, turn.course
+    assert course is not None
+    return Text(
+        render_progress(
+            course, snapshot.progress, snapshot.motivation, len(snapshot.due_reviews), turn.t,
+            turn.now, snapshot.profile.timezone,
+        )
+    )  # fmt: skip
+
+
+def chart_command(turn: Turn) -> Command:
+    """The same progress as a chart, drawn by the command worker (30-50 ms of PNG work)."""
     snapshot, course, t = turn.snapshot, turn.course, turn.t
     assert course is not None
-    text = render_progress(
-        course, snapshot.progress, snapshot.motivation, len(snapshot.due_reviews), t, turn.now,
-        snapshot.profile.timezone,
-    )  # fmt: skip
-    studied = [(title, m) for title, m in mastery_by_concept(course, snapshot.progress, turn.now)]
+    studied = [[title, m] for title, m in mastery_by_concept(course, snapshot.progress, turn.now)]
     subtitle = t("chart_subtitle", xp=snapshot.motivation.xp, streak=snapshot.motivation.streak)
-    png = progress_chart(course.title, studied, subtitle)
-    return [Text(text), Image(png, t("chart_caption"))]
+    args = {"title": course.title, "studied": studied, "subtitle": subtitle,
+            "caption": t("chart_caption")}  # fmt: skip
+    return Command(CommandKind.RENDER_CHART, args, ref=session.activity_ref(turn))
 
 
 def goal_choices(turn: Turn) -> Choices:
@@ -145,7 +144,7 @@ def set_goal(turn: Turn, concept_id: str) -> Transition:
     path = [course.concept(cid) for cid in path_to(course, concept_id, snapshot.progress, turn.now)]
     titles = [c.title for c in path if c is not None]
     stats = replace(snapshot.stats, goal=concept_id)
-    learning = Learning(snapshot.progress, stats, snapshot.motivation)
+    learning = Learning(snapshot.progress, stats, snapshot.motivation)  # the goal is a stat
     reply = Text(turn.t("goal_set", title=concept.title, path=titles))
     return replace(turn.stay(reply, *where_we_were(turn)), learning=learning)
 
@@ -154,7 +153,7 @@ def handle_delete_confirmation(turn: Turn, confirmed: bool) -> Transition:
     t = turn.t
     data = {k: v for k, v in turn.snapshot.data.items() if k != "pending"}
     if confirmed:
-        return Transition(State.CONSENT, {}, (Text(t("deleted")),), (DeleteLearner(),))
+        return Transition(State.CONSENT, {}, (Text(t("deleted")),), erase_learner=True)
     base = Transition(turn.snapshot.state, data, (Text(t("delete_cancelled")),))
     return base.then(
         *where_we_were(Turn(turn.snapshot.with_data(pending=None), turn.now, turn.world))

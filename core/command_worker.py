@@ -1,0 +1,150 @@
+"""The command worker: performs commands outside any transaction, one result event each.
+
+Per command kind (core/commands.py POLICIES): at most `concurrency` run at once in this process,
+each within `timeout_seconds`, tried `max_attempts` times with backoff. The result, or after the
+last try a `command_failed`, is stored as the learner's next event in the same transaction that
+settles the command, deduplicated on the command id: a command may run twice after a crash (its
+lease runs out and another worker takes it), its effect on the dialogue happens once.
+
+Performers are plain functions, (learner id, args) in, JSON-able result out; they run in this
+worker's threads so CPU work (grading, drawing) never blocks the event loop that answers webhooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from datetime import timedelta
+from typing import Any
+
+from core.commands import POLICIES, CommandKind, CommandPolicy
+from core.events import EventKind, InboundEvent
+from core.ports import Clock, CommandQueue, PendingCommand
+
+log = logging.getLogger(__name__)
+
+Performer = Callable[[int, Mapping[str, Any]], Mapping[str, Any]]  # (learner id, args)
+RESULT_KINDS = {
+    CommandKind.GRADE_EXPLANATION: EventKind.GRADED,
+    CommandKind.RENDER_CHART: EventKind.CHART_READY,
+    CommandKind.EXPORT_DATA: EventKind.EXPORT_READY,
+}
+LEASE_MARGIN_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Wait before the next try: 2, 4, 8 ... seconds, at most five minutes."""
+    return min(2.0 ** (attempts + 1), MAX_BACKOFF_SECONDS)
+
+
+class CommandWorker:
+    def __init__(
+        self,
+        queue: Callable[[], AbstractContextManager[CommandQueue]],
+        performers: Mapping[CommandKind, Performer],
+        clock: Clock,
+        policies: Mapping[CommandKind, CommandPolicy] = POLICIES,
+    ) -> None:
+        self.queue = queue
+        self.performers = performers
+        self.clock = clock
+        self.policies = policies
+        self.on_result: Callable[[], None] | None = None  # e.g. wake the event processing
+        self._running: dict[CommandKind, int] = defaultdict(int)
+        self._tasks: set[asyncio.Task[None]] = set()
+        slots = sum(policies[kind].concurrency for kind in performers)
+        self._threads = ThreadPoolExecutor(max_workers=max(1, slots), thread_name_prefix="command")
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    async def start_due(self) -> int:
+        """Claim due commands up to each kind's free slots and start them; returns how many."""
+        started = 0
+        for kind in self.performers:
+            policy = self.policies[kind]
+            free = policy.concurrency - self._running[kind]
+            if free <= 0:
+                continue
+            lease = policy.timeout_seconds + LEASE_MARGIN_SECONDS
+            claimed = await asyncio.to_thread(self._claim, kind, free, lease)
+            for command in claimed:
+                self._running[kind] += 1
+                task = asyncio.create_task(self._run(command, policy))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                started += 1
+        return started
+
+    async def run_until_idle(self) -> int:
+        """Start and wait for everything due now, and what their retries make due (tests, CLI)."""
+        total = 0
+        while True:
+            started = await self.start_due()
+            total += started
+            if not started and not self._tasks:
+                return total
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    def _claim(self, kind: CommandKind, limit: int, lease: float) -> list[PendingCommand]:
+        with self.queue() as queue:
+            return queue.claim(kind, self.clock(), limit, lease)
+
+    async def _run(self, command: PendingCommand, policy: CommandPolicy) -> None:
+        loop = asyncio.get_running_loop()
+        perform = self.performers[command.kind]
+        work = loop.run_in_executor(self._threads, perform, command.learner_id, command.args)
+        outcome: InboundEvent | str
+        try:
+            result = await asyncio.wait_for(asyncio.shield(work), policy.timeout_seconds)
+            outcome = InboundEvent.result(RESULT_KINDS[command.kind], command.ref, **result)
+        except TimeoutError:
+            outcome = f"timed out after {policy.timeout_seconds:g} s"
+        except Exception as error:  # the performer's own failure: counted as one try
+            log.warning("command %s (%s) failed: %s", command.id, command.kind, error)
+            outcome = f"{type(error).__name__}: {error}"
+        finally:
+            # A thread cannot be stopped: its slot stays taken until it really ends.
+            work.add_done_callback(lambda done: self._release(command.kind, done))
+        try:
+            await asyncio.to_thread(self._settle, command, policy, outcome)
+        except Exception:  # the lease runs out and the command is tried again
+            log.exception("command %s: could not store its outcome", command.id)
+            return
+        if self.on_result is not None:
+            self.on_result()
+
+    def _release(self, kind: CommandKind, done: asyncio.Future[Any]) -> None:
+        if not done.cancelled():
+            done.exception()  # retrieved, so a late failure is not reported twice
+        self._running[kind] -= 1
+
+    def _settle(
+        self, command: PendingCommand, policy: CommandPolicy, outcome: InboundEvent | str
+    ) -> None:
+        now = self.clock()
+        with self.queue() as queue:
+            if isinstance(outcome, InboundEvent):
+                queue.finish(command, outcome, now)
+            elif command.attempts + 1 >= policy.max_attempts:
+                log.error("command %s (%s) gave up: %s", command.id, command.kind, outcome)
+                failed = InboundEvent.result(
+                    EventKind.COMMAND_FAILED, command.ref, command=command.kind, reason=outcome
+                )
+                queue.finish(command, failed, now)
+            else:
+                wait = timedelta(seconds=backoff_seconds(command.attempts))
+                queue.retry(command, now + wait, outcome)

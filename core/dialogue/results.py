@@ -1,0 +1,95 @@
+"""Internal events: the results of commands and timers coming back into the dialogue.
+
+Each result names what it belongs to (`ref`, the activity on screen when it was asked for). A result
+for the activity the learner is still on is applied to it; a late one (the learner moved on,
+stopped, or started over) is acknowledged in a word or ignored, never applied to another activity.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.dialogue import answers, keywords
+from core.dialogue.model import Transition, Turn
+from core.dialogue.session import activity_ref
+from core.dialogue.states import ACTIVITIES, State
+from core.events import EventKind, InboundEvent
+from core.learner import ActivityRecord, Learning
+from core.progress import apply_activity
+from core.replies import File, Image, Text
+
+QUIET_FROM, QUIET_UNTIL = 21, 8  # local hours without unprompted messages (the nudge default)
+
+
+def handle(turn: Turn, event: InboundEvent) -> Transition:
+    snapshot = turn.snapshot
+    if not snapshot.profile.consented:  # the learner erased everything meanwhile: nothing to do
+        return turn.stay()
+    current = activity_ref(turn) == event.ref and snapshot.state in ACTIVITIES
+    if event.kind is EventKind.GRADED:
+        if current and snapshot.state is State.EXPLAIN_GRADING:
+            return answers.explain_feedback(turn, event.data)
+        return _late_grade(turn, event)
+    if event.kind is EventKind.CHART_READY:
+        if snapshot.state is State.STOPPED:
+            return turn.stay()
+        image = Image(base64.b64decode(str(event.data["png"])), str(event.data.get("caption", "")))
+        return turn.stay(image, *(keywords.where_we_were(turn) if current else []))
+    if event.kind is EventKind.EXPORT_READY:
+        content = str(event.data["json"]).encode("utf-8")
+        return turn.stay(File("pau-my-data.json", content, "application/json"))
+    if event.kind is EventKind.TIMER_FIRED:
+        if event.data.get("name") == "still_there" and current and _may_speak_up(turn):
+            return turn.stay(Text(turn.t("still_there")))
+        return turn.stay()
+    if event.kind is EventKind.COMMAND_FAILED:
+        return _failed(turn, event, current)
+    return turn.stay()
+
+
+def _late_grade(turn: Turn, event: InboundEvent) -> Transition:
+    """The learner left the explanation before its grade came: keep the evidence, say so briefly."""
+    snapshot = turn.snapshot
+    concept_id = str(event.data.get("concept_id", ""))
+    course = turn.course
+    concept = course.concept(concept_id) if course else None
+    if concept is None or snapshot.state is State.STOPPED:
+        return turn.stay()
+    score = float(event.data["score"])
+    record = ActivityRecord("explain_back", concept_id=concept_id, score=score)
+    progress = apply_activity(snapshot.progress, record, turn.now)
+    learning = Learning(progress, snapshot.stats, snapshot.motivation)
+    ack = Text(turn.t("late_grade", title=concept.title, score=round(score * 100)))
+    return replace(turn.stay(ack), learning=learning).then(writes=(record,))
+
+
+def _failed(turn: Turn, event: InboundEvent, current: bool) -> Transition:
+    command = event.data.get("command")
+    if command == "grade_explanation":
+        if current and turn.snapshot.state is State.EXPLAIN_GRADING:
+            return answers.explain_feedback(turn, None)
+        return turn.stay()
+    if command == "render_chart":  # the text was sent already; only the way back is missing
+        return turn.stay(*(keywords.where_we_were(turn) if current else []))
+    if command == "export_data":
+        return turn.stay(Text(turn.t("export_failed")))
+    return turn.stay()
+
+
+def _may_speak_up(turn: Turn) -> bool:
+    """Unprompted words only to learners who want them, and not at night in their time zone."""
+    profile = turn.snapshot.profile
+    if profile.paused or profile.stopped:
+        return False
+    return not _quiet_hour(turn.now, profile.timezone)
+
+
+def _quiet_hour(now: datetime, timezone: str) -> bool:
+    try:
+        local = now.astimezone(ZoneInfo(timezone or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = now
+    return local.hour >= QUIET_FROM or local.hour < QUIET_UNTIL
