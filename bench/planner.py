@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.content_loader import load_course
-from core.dialogue.model import ConceptProgress, DueReview, RecordActivity
+from core.learner import ActivityRecord, ConceptProgress, DueReview
 from core.events import InboundEvent
 from core.mastery import MasteryState
 from core.planner import PlannerInput, plan_session
@@ -93,7 +93,7 @@ def main() -> None:
         for n, (item, concept) in enumerate(card_items):
             reviewed_at = NOW - timedelta(days=30 + n % 20)
             store.review(
-                learner_id, RecordActivity("quiz", concept, item, correct=n % 4 != 0), reviewed_at
+                learner_id, ActivityRecord("quiz", concept, item, correct=n % 4 != 0), reviewed_at
             )
 
     def load_due() -> int:

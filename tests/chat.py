@@ -1,15 +1,17 @@
-"""Chatting with a real PAU (runner, database, outbox, delivery) as a test learner."""
+"""Chatting with a real PAU (runner, database, command worker, outbox, delivery) end to end."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from bot.terminal import render
 from core.events import EventKind, InboundEvent
 from core.replies import Choices, File, Reply
+from tests.transcripts import Turn, describe, run_transcript
+from storage.db import transaction
+from storage.models import Conversation, Learner
+from sqlmodel import select
 from webhooks.container import Pau
 
 _ids = itertools.count(1)
@@ -23,10 +25,6 @@ class RecordingSender:
 
     async def send(self, address: str, reply: Reply) -> None:
         self.sent.append((address, reply))
-
-
-def describe(reply: Reply, files_dir: Path = Path("/tmp")) -> str:
-    return render(reply, files_dir).removeprefix("PAU: ")
 
 
 class ChatLearner:
@@ -52,8 +50,14 @@ class ChatLearner:
             platform_message_id=message_id or f"m{next(_ids)}",
             event=event,
         )
-        self.pau.process_pending()
-        asyncio.run(self.pau.dispatcher.deliver_due())
+        asyncio.run(self.pau.drain())
+        self.last_replies = [r for a, r in self.sender.sent[before:] if a == self.user_id]
+        return self.last_replies
+
+    def send_event_later(self) -> list[Reply]:
+        """Nothing new from the learner: what the background work sends now (retries, timers)."""
+        before = len(self.sender.sent)
+        asyncio.run(self.pau.drain())
         self.last_replies = [r for a, r in self.sender.sent[before:] if a == self.user_id]
         return self.last_replies
 
@@ -80,14 +84,8 @@ class ChatLearner:
     def text_of(replies: Sequence[Reply]) -> str:
         return "\n".join(describe(r) for r in replies)
 
-    def transcript(self, turns: Sequence[tuple[str, str | Sequence[str]]]) -> None:
-        """Each learner message, and text(s) the bot's answer to it must contain."""
-        for message, expected in turns:
-            answer = self.say(message)
-            for fragment in [expected] if isinstance(expected, str) else expected:
-                assert fragment.lower() in answer.lower(), (
-                    f"after {message!r} expected {fragment!r} in:\n{answer}"
-                )
+    def transcript(self, turns: Sequence[Turn]) -> None:
+        run_transcript(self, turns)
 
     def files(self) -> list[File]:
         return [r for r in self.last_replies if isinstance(r, File)]
@@ -101,3 +99,11 @@ class ChatLearner:
         self.tap("time:morning")
         self.say("Berlin")
         return self.say("Yes please")
+
+
+def state_of(pau: Pau, user_id: str = "learner-1") -> str | None:
+    """The learner's dialogue state as stored (None: no conversation kept)."""
+    with transaction(pau.engine) as session:
+        learner = session.exec(select(Learner).where(Learner.external_id == user_id)).first()
+        conversation = session.get(Conversation, learner.id) if learner else None
+        return conversation.state if conversation else None

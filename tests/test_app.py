@@ -59,7 +59,11 @@ def pau_serve(tmp_path: Path, **env_vars: str) -> Iterator[int]:
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            pau_command("serve", "--port", str(port)), cwd=ROOT, env=env, stdout=log, stderr=log
+            pau_command("serve", "--port", str(port)),
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=log,
         )
         try:
             deadline = time.monotonic() + 30

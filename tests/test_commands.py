@@ -1,4 +1,4 @@
-"""Global commands work from every state, typed as words, /commands or menu buttons."""
+"""Global keywords work from every state of the dialogue, typed as words, /commands or buttons."""
 
 from __future__ import annotations
 
@@ -6,119 +6,160 @@ import json
 
 import pytest
 
-from core.dialogue.states import State
+from core.dialogue.states import ONBOARDING, State
 from core.events import EventKind, InboundEvent
 from core.replies import Quiz
-from tests.chat import ChatLearner
-from tests.test_dialogue_transcripts import state_of
+from tests.chat import ChatLearner, state_of
+from tests.harness import MemoryLearner
+from tests.test_dialogue_transcripts import reach_explain_back
 
-STATES = ["onboarding:name", "lesson", "quiz", "reflection", "idle", "stopped"]
+SET_UP = [
+    (State.NAME, lambda a: (a.say("hi"), a.say("Yes, let's go"))),
+    (State.COURSE, lambda a: a.say("Ada")),
+    (State.LEVEL, lambda a: a.tap("course:science-of-learning")),
+    (State.DAILY_TIME, lambda a: a.tap("level:new")),
+    (State.TIMEZONE, lambda a: a.tap("time:morning")),
+    (State.NUDGES, lambda a: a.say("Berlin")),
+]
 
 
-def reach(learner: ChatLearner, where: str) -> None:
-    if where == "onboarding:name":
+def reach(learner: MemoryLearner, state: State) -> None:
+    """Bring a new learner to `state`; fails for a state this test does not know how to reach,
+    so a new state cannot slip past the table below."""
+    if state is State.CONSENT:
         learner.say("hi")
-        learner.say("Yes, let's go")
-        return
-    learner.onboard()
-    if where == "lesson":
-        return
-    learner.say("Continue")
-    if where == "quiz":
-        return
-    learner.say("1")
-    if where == "reflection":
-        return
-    learner.say("skip")
-    if where == "stopped":
-        learner.say("stop")
+    elif state in ONBOARDING:
+        for target, move in SET_UP:
+            move(learner)
+            if target is state:
+                break
+    else:
+        learner.onboard()
+        moves = {
+            State.LESSON: [],
+            State.QUIZ: ["Continue"],
+            State.REFLECTION: ["Continue", "1"],
+            State.IDLE: ["Continue", "1", "skip"],
+            State.STOPPED: ["Continue", "1", "skip", "stop"],
+        }
+        if state in (State.EXPLAIN, State.EXPLAIN_GRADING):
+            reach_explain_back(learner)
+            if state is State.EXPLAIN_GRADING:
+                learner.hold_commands = True  # the grade is still being worked out
+                learner.say("Spacing out reviews slows forgetting, so each review lasts longer.")
+        else:
+            for message in moves[state]:
+                learner.say(message)
+    assert learner.state is state, f"could not reach {state}: at {learner.state}"
 
 
+# keyword: (before consent, in set-up, in an activity or idle, when stopped)
 EXPECTED = {
-    # command: (in onboarding, in an activity or idle, when stopped)
-    "help": ("Here's what I understand", "Here's what I understand", "Here's what I understand"),
-    "menu": ("finish setting you up", "What would you like to do?", "You've stopped PAU"),
-    "progress": ("finish setting you up", "📊", "You've stopped PAU"),
-    "pause": ("finish setting you up", "Paused", "You've stopped PAU"),
-    "resume": ("finish setting you up", "not paused", "Welcome back"),
-    "stop": ("unsubscribed", "unsubscribed", "unsubscribed"),
-    "export": ("JSON file", "JSON file", "JSON file"),
-    "delete": ("Are you sure?", "Are you sure?", "Are you sure?"),
-}
+    "help": ("Is that OK with you?", "Here's what I understand", "Here's what I understand", "Here's what I understand"),
+    "menu": ("Is that OK with you?", "finish setting you up", "What would you like to do?", "You've stopped PAU"),
+    "progress": ("Is that OK with you?", "finish setting you up", "📊", "You've stopped PAU"),
+    "pause": ("Is that OK with you?", "finish setting you up", "Paused", "You've stopped PAU"),
+    "resume": ("Is that OK with you?", "finish setting you up", "not paused", "Welcome back"),
+    "stop": ("haven't kept anything", "unsubscribed", "unsubscribed", "unsubscribed"),
+    "export": ("don't hold any data", "JSON file", "JSON file", "JSON file"),
+    "delete": ("don't hold any data", "Are you sure?", "Are you sure?", "Are you sure?"),
+}  # fmt: skip
 
 
-@pytest.mark.parametrize("where", STATES)
-@pytest.mark.parametrize("command", sorted(EXPECTED))
-def test_every_global_command_from_every_state(
-    learner: ChatLearner, where: str, command: str
+def column(state: State) -> int:
+    if state is State.CONSENT:
+        return 0
+    if state in ONBOARDING:
+        return 1
+    return 3 if state is State.STOPPED else 2
+
+
+@pytest.mark.parametrize("state", list(State))
+@pytest.mark.parametrize("keyword", sorted(EXPECTED))
+def test_every_global_keyword_from_every_state(
+    ada: MemoryLearner, state: State, keyword: str
 ) -> None:
-    reach(learner, where)
-    column = 0 if where.startswith("onboarding") else 2 if where == "stopped" else 1
-    answer = learner.say(command)
-    assert EXPECTED[command][column].lower() in answer.lower(), answer
+    reach(ada, state)
+    answer = ada.say(keyword)
+    assert EXPECTED[keyword][column(state)].lower() in answer.lower(), answer
 
 
-@pytest.mark.parametrize("where", ["lesson", "quiz", "reflection"])
-def test_help_and_progress_come_back_to_the_open_activity(learner: ChatLearner, where: str) -> None:
-    reach(learner, where)
-    before = state_of(learner.pau)
-    for command in ("help", "progress"):
-        assert "Back to where we were" in learner.say(command)
-        assert state_of(learner.pau) == before
+@pytest.mark.parametrize("where", [State.LESSON, State.QUIZ, State.REFLECTION, State.EXPLAIN])
+def test_help_and_progress_come_back_to_the_open_activity(ada: MemoryLearner, where: State) -> None:
+    reach(ada, where)
+    ada.transcript([("help", ["Here's what I understand", "Back to where we were", ""])])
+    # the chart follows the progress text, and the way back follows the chart
+    ada.transcript([("progress", ["📊", "progress chart", "Back to where we were", ""])])
+    assert ada.state is where
+
+
+def test_while_an_explanation_is_graded_the_learner_hears_it_is_coming(ada: MemoryLearner) -> None:
+    reach(ada, State.EXPLAIN_GRADING)
+    ada.transcript(
+        [
+            ("help", ["Here's what I understand", "still reading your explanation"]),
+            ("ok", "still reading your explanation"),
+        ]
+    )
+    ada.hold_commands = False
+    ada.transcript([("why does spacing work?", [
+        "Good question!", "From the lesson", "still reading your explanation",
+        "Good start! You covered", "today's session done", "One more round",
+    ])])  # fmt: skip
 
 
 @pytest.mark.parametrize("spelling", ["STOP", "/stop", "Stop", "unsubscribe", "CANCEL"])
-def test_stop_in_any_spelling(onboarded: ChatLearner, spelling: str) -> None:
-    if spelling.startswith("/"):
-        replies = onboarded.send_event(InboundEvent(EventKind.COMMAND, text=spelling))
-        answer = onboarded.text_of(replies)
-    else:
-        answer = onboarded.say(spelling)
-    assert "unsubscribed" in answer
-    assert state_of(onboarded.pau) == State.STOPPED
+def test_stop_in_any_spelling(ada_onboarded: MemoryLearner, spelling: str) -> None:
+    kind = EventKind.COMMAND if spelling.startswith("/") else EventKind.TEXT
+    replies = ada_onboarded.send(InboundEvent(kind, text=spelling))
+    assert "unsubscribed" in ada_onboarded.text_of(replies) and len(replies) == 1
+    assert ada_onboarded.state is State.STOPPED
 
 
-def test_stopped_learners_get_only_a_hint_until_they_start_again(onboarded: ChatLearner) -> None:
-    onboarded.transcript(
+def test_stopped_learners_get_only_a_hint_until_they_start_again(
+    ada_onboarded: MemoryLearner,
+) -> None:
+    ada_onboarded.transcript(
         [
             ("stop", "unsubscribed"),
             ("what is spacing?", 'Send "start" to come back'),
             ("start", ["Welcome back, Ada", "What would you like to do?"]),
-            ("today", "Step 1 of 3"),
+            ("today", ["Step 1 of 3", "📘", "", "", "Continue"]),
         ]
     )
 
 
-def test_pause_keeps_the_session_and_resume_brings_it_back(onboarded: ChatLearner) -> None:
-    onboarded.say("Continue")
-    onboarded.transcript([("pause", "Paused"), ("resume", ["Reminders are on again", "❓"])])
-    assert state_of(onboarded.pau) == State.QUIZ
+def test_pause_keeps_the_session_and_resume_brings_it_back(ada_onboarded: MemoryLearner) -> None:
+    ada_onboarded.say("Continue")
+    ada_onboarded.transcript(
+        [("pause", "Paused"), ("resume", ["Reminders are on again", "Back to where we were", "❓"])]
+    )
+    assert ada_onboarded.state is State.QUIZ
 
 
-def test_menu_buttons_are_commands(onboarded: ChatLearner) -> None:
-    onboarded.say("Continue")
-    onboarded.say("1")
-    onboarded.say("skip")
-    assert "📊" in onboarded.tap("cmd:progress")
-    assert "Step 1 of 3" in onboarded.tap("cmd:today")
+def test_menu_buttons_are_keywords(ada_onboarded: MemoryLearner) -> None:
+    reach_idle = ["Continue", "1", "skip"]
+    for message in reach_idle:
+        ada_onboarded.say(message)
+    assert "📊" in ada_onboarded.tap("cmd:progress")
+    assert "Step 1 of 3" in ada_onboarded.tap("cmd:today")
 
 
-def test_quiz_command_asks_one_question(onboarded: ChatLearner) -> None:
-    onboarded.say("Continue")
-    onboarded.say("1")
-    onboarded.say("skip")
-    onboarded.say("quiz")
-    assert any(isinstance(r, Quiz) for r in onboarded.last_replies)
-    quiz = next(r for r in onboarded.last_replies if isinstance(r, Quiz))
-    answer = onboarded.say(str(quiz.correct_index + 1))
-    assert "Right!" in answer and "done" in answer
+def test_quiz_keyword_asks_one_question(ada_onboarded: MemoryLearner) -> None:
+    for message in ["Continue", "1", "skip"]:
+        ada_onboarded.say(message)
+    ada_onboarded.say("quiz")
+    quiz = next(r for r in ada_onboarded.last_replies if isinstance(r, Quiz))
+    ada_onboarded.transcript(
+        [(str(quiz.correct_index + 1), ["Right!", "session done", "One more round"])]
+    )
 
 
 def test_export_sends_every_kind_of_data_as_json(onboarded: ChatLearner) -> None:
     onboarded.say("Continue")
     onboarded.say("1")
     onboarded.say("I will test myself tomorrow morning")
-    onboarded.say("export")
+    onboarded.transcript([("export", ["a JSON file follows in a moment", "pau-my-data.json"])])
     [file] = onboarded.files()
     data = json.loads(file.content)
     assert data["learner"]["name"] == "Ada"
@@ -129,24 +170,39 @@ def test_export_sends_every_kind_of_data_as_json(onboarded: ChatLearner) -> None
     assert any("Nice to meet you" in str(m["payload"]) for m in data["messages_sent"])
 
 
-def test_delete_can_be_cancelled(onboarded: ChatLearner) -> None:
-    onboarded.transcript(
-        [("delete", "Are you sure?"), ("No, keep it", ["nothing was deleted", "Continue"])]
+def test_delete_can_be_cancelled(ada_onboarded: MemoryLearner) -> None:
+    ada_onboarded.transcript(
+        [
+            ("delete", "Are you sure?"),
+            ("No, keep it", ["nothing was deleted", "Back to where we were", "Continue"]),
+        ]
     )
-    assert state_of(onboarded.pau) == State.LESSON
+    assert ada_onboarded.state is State.LESSON and ada_onboarded.erased == 0
 
 
-def test_a_command_while_delete_waits_for_confirmation_cancels_it(onboarded: ChatLearner) -> None:
-    onboarded.transcript([("delete", "Are you sure?"), ("progress", "📊"), ("yes", "Step 2 of 3")])
-    assert state_of(onboarded.pau) == State.QUIZ  # "yes" continued the lesson, it deleted nothing
-
-
-def test_stop_during_set_up_then_start_carries_on_with_set_up(learner: ChatLearner) -> None:
-    reach(learner, "onboarding:name")
-    learner.transcript(
-        [("stop", "unsubscribed"), ("start", ["Welcome back", "What should I call you?"])]
+def test_a_keyword_while_delete_waits_for_confirmation_cancels_it(
+    ada_onboarded: MemoryLearner,
+) -> None:
+    ada_onboarded.transcript(
+        [
+            ("delete", "Are you sure?"),
+            ("progress", ["📊", "progress chart", "Back to where we were", "Continue"]),
+            ("yes", ["First lesson done", "Step 2 of 3", "❓"]),
+        ]
     )
-    learner.transcript([("Ada", "Which course would you like?")])
+    assert ada_onboarded.state is State.QUIZ  # "yes" continued the lesson, it deleted nothing
+    assert ada_onboarded.erased == 0
+
+
+def test_stop_during_set_up_then_start_carries_on_with_set_up(ada: MemoryLearner) -> None:
+    reach(ada, State.NAME)
+    ada.transcript(
+        [
+            ("stop", "unsubscribed"),
+            ("start", ["Welcome back", "What should I call you?"]),
+            ("Ada", ["Nice to meet you, Ada!", "science of learning", "Which course would you like?"]),
+        ]
+    )  # fmt: skip
 
 
 def test_exports_do_not_nest_earlier_exports(onboarded: ChatLearner) -> None:

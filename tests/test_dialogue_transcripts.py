@@ -1,4 +1,8 @@
-"""Whole dialogues, read as transcripts: what the learner says, and what PAU must answer."""
+"""Whole dialogues, read as transcripts: what the learner says, and every reply PAU sends to it.
+
+Most run in the in-memory harness (the real step and command performers, no database); the ones
+about what is stored run end to end through storage (`ChatLearner`).
+"""
 
 from __future__ import annotations
 
@@ -10,44 +14,36 @@ from core.events import EventKind, InboundEvent
 from core.replies import Choices, Quiz
 from storage.db import transaction
 from storage.models import Activity, Conversation, Learner
-from tests.chat import ChatLearner
-from webhooks.container import Pau
+from tests.chat import ChatLearner, state_of
+from tests.harness import MemoryLearner
+
+LESSON_1 = ["Step 1 of 3", "📘 Why we forget", "Ebbinghaus", "savings", "Continue"]
+CONSENT = ["I'm PAU", "privacy"]
 
 
-def state_of(pau: Pau, user_id: str = "learner-1") -> str | None:
-    with transaction(pau.engine) as session:
-        learner = session.exec(select(Learner).where(Learner.external_id == user_id)).first()
-        conversation = session.get(Conversation, learner.id) if learner else None
-        return conversation.state if conversation else None
-
-
-def test_onboarding_asks_one_thing_at_a_time(learner: ChatLearner) -> None:
-    learner.transcript(
+def test_onboarding_asks_one_thing_at_a_time(ada: MemoryLearner) -> None:
+    ada.transcript(
         [
-            ("hi", ["I'm PAU", "privacy", "Is that OK with you?", "Yes, let's go"]),
-            ("Yes, let's go", "What should I call you?"),
-            (
-                "Ada",
-                ["Nice to meet you, Ada!", "Which course would you like?", "science of learning"],
-            ),
+            ("hi", ["I'm PAU", "Is that OK with you?\n   [1] Yes, let's go"]),
+            ("Yes, let's go", ["Thank you!", "What should I call you?"]),
+            ("Ada", ["Nice to meet you, Ada!", "science of learning", "Which course would you like?"]),
             ("1", "How well do you know this topic already?"),
             ("I know a bit", "When would you like your daily session?"),
             ("7:30pm", "Which time zone are you in?"),
-            ("Atlantis", "I don't know that place"),
+            ("Atlantis", ["I don't know that place", "Which time zone are you in?"]),
             ("New York", ["America/New_York", "reminder at 19:30"]),
-            ("Yes please", ["All set, Ada!", "Step 1 of 3", "📘", "Continue"]),
+            ("Yes please", ["All set, Ada! I'll remind you daily.", *LESSON_1]),
         ]
-    )
-    with transaction(learner.pau.engine) as session:
-        row = session.exec(select(Learner)).one()
-        assert (row.name, row.level, row.daily_time, row.timezone, row.nudges) == (
-            "Ada", "some", "19:30", "America/New_York", True,
-        )  # fmt: skip
-        assert row.consented_at is not None
+    )  # fmt: skip
+    profile = ada.snapshot.profile
+    assert (profile.name, profile.level, profile.daily_time, profile.timezone, profile.nudges) == (
+        "Ada", "some", "19:30", "America/New_York", True,
+    )  # fmt: skip
+    assert profile.consented
 
 
 def test_nothing_is_kept_before_consent_and_a_no_forgets_the_request(learner: ChatLearner) -> None:
-    learner.transcript([("Hello there, I'm Bob from Leeds", "Is that OK with you?")])
+    learner.transcript([("Hello there, I'm Bob from Leeds", CONSENT)])
     with transaction(learner.pau.engine) as session:
         row = session.exec(select(Learner)).one()
         assert (row.name, row.consented_at) == ("", None)
@@ -60,29 +56,29 @@ def test_nothing_is_kept_before_consent_and_a_no_forgets_the_request(learner: Ch
         assert session.exec(select(Conversation)).all() == []
 
 
-def test_something_else_than_yes_or_no_asks_for_consent_again(learner: ChatLearner) -> None:
-    learner.transcript(
+def test_something_else_than_yes_or_no_asks_for_consent_again(ada: MemoryLearner) -> None:
+    ada.transcript(
         [
-            ("hi", "Is that OK with you?"),
+            ("hi", CONSENT),
             ("what do you store?", ["I need your OK", "Yes, let's go"]),
-            ("export", "I don't hold any data about you yet"),
-            ("progress", "Is that OK with you?"),
+            ("export", ["I don't hold any data about you yet", "I'm PAU", "privacy"]),
+            ("progress", CONSENT),
         ]
     )
-    assert state_of(learner.pau) == State.CONSENT
+    assert ada.state is State.CONSENT
 
 
 def test_first_session_is_lesson_then_quiz_then_reflection(onboarded: ChatLearner) -> None:
     assert state_of(onboarded.pau) == State.LESSON
-    answer = onboarded.say("Continue")
-    assert "Step 2 of 3" in answer
+    onboarded.transcript([("Continue", ["First lesson done", "Step 2 of 3", "❓"])])
     quiz = next(r for r in onboarded.last_replies if isinstance(r, Quiz))
     right = quiz.options[quiz.correct_index]
     onboarded.transcript(
         [
             (right, ["✅ Right!", "Step 3 of 3", "💭"]),
             ("I review notes the evening after a training, and forget most of it by Friday.", [
-                "Thanks for reflecting", "today's session done, Ada", "Quiz: 1/1 right", "1-day streak", "One more round",
+                "Thanks for reflecting", "today's session done, Ada! 🎉 Quiz: 1/1 right. / 🔥 1-day streak".replace(" / ", "\n"),
+                "One more round",
             ]),
         ]
     )  # fmt: skip
@@ -92,116 +88,144 @@ def test_first_session_is_lesson_then_quiz_then_reflection(onboarded: ChatLearne
     assert kinds == ["lesson", "quiz", "reflection"]
 
 
-def test_wrong_answer_gets_the_right_one_and_the_explanation(onboarded: ChatLearner) -> None:
-    onboarded.say("Continue")
-    quiz = next(r for r in onboarded.last_replies if isinstance(r, Quiz))
+def quiz_of(learner: MemoryLearner | ChatLearner) -> Quiz:
+    return next(r for r in learner.last_replies if isinstance(r, Quiz))
+
+
+def test_wrong_answer_gets_the_right_one_and_the_explanation(ada_onboarded: MemoryLearner) -> None:
+    ada_onboarded.say("Continue")
+    quiz = quiz_of(ada_onboarded)
     wrong = next(i for i in range(len(quiz.options)) if i != quiz.correct_index)
-    answer = onboarded.say(str(wrong + 1))
-    assert "Not quite" in answer
-    assert quiz.options[quiz.correct_index] in answer
-    assert quiz.explanation in answer
+    ada_onboarded.transcript(
+        [
+            (str(wrong + 1), [
+                f"Not quite — the answer is: {quiz.options[quiz.correct_index]}. {quiz.explanation}",
+                "Step 3 of 3", "💭",
+            ])
+        ]
+    )  # fmt: skip
 
 
-def test_poll_answers_and_buttons_are_graded_like_typed_answers(onboarded: ChatLearner) -> None:
-    onboarded.say("Continue")
-    quiz = next(r for r in onboarded.last_replies if isinstance(r, Quiz))
-    replies = onboarded.send_event(
-        InboundEvent(EventKind.POLL_ANSWER, option_index=quiz.correct_index, ref=quiz.item_id)
-    )
-    assert "✅ Right!" in onboarded.text_of(replies)
+def test_poll_answers_and_buttons_are_graded_like_typed_answers(
+    ada_onboarded: MemoryLearner,
+) -> None:
+    ada_onboarded.say("Continue")
+    quiz = quiz_of(ada_onboarded)
+    vote = InboundEvent(EventKind.POLL_ANSWER, option_index=quiz.correct_index, ref=quiz.item_id)
+    assert "✅ Right!" in ada_onboarded.text_of(ada_onboarded.send(vote))
 
 
 def test_a_stale_button_from_an_old_quiz_does_not_answer_the_open_one(
-    onboarded: ChatLearner,
+    ada_onboarded: MemoryLearner,
 ) -> None:
-    onboarded.say("Continue")
-    replies = onboarded.send_event(
-        InboundEvent(EventKind.CHOICE, choice_id="answer:other-item:0", ref="other-item")
-    )
-    text = onboarded.text_of(replies)
-    assert "closed" in text
-    assert state_of(onboarded.pau) == State.QUIZ
+    ada_onboarded.say("Continue")
+    stale = InboundEvent(EventKind.CHOICE, choice_id="answer:other-item:0", ref="other-item")
+    ada_onboarded.send(stale)
+    assert [type(r).__name__ for r in ada_onboarded.last_replies] == ["Text", "Text", "Quiz"]
+    assert "closed" in ada_onboarded.text_of(ada_onboarded.last_replies)
+    assert ada_onboarded.state is State.QUIZ
 
 
-def test_a_question_mid_quiz_is_answered_and_the_quiz_resumes(onboarded: ChatLearner) -> None:
-    onboarded.say("Continue")
-    quiz = next(r for r in onboarded.last_replies if isinstance(r, Quiz))
-    onboarded.transcript(
+def test_a_question_mid_quiz_is_answered_and_the_quiz_resumes(
+    ada_onboarded: MemoryLearner,
+) -> None:
+    ada_onboarded.say("Continue")
+    quiz = quiz_of(ada_onboarded)
+    ada_onboarded.transcript(
         [
             (
                 "Why do we forget things so fast after learning them?",
-                ["Good question!", "From the lesson", "Back to where we were"],
+                ["Good question!", "From the lesson", "Back to where we were", quiz.question],
             )
         ]
     )
-    again = next(r for r in onboarded.last_replies if isinstance(r, Quiz))
-    assert again.item_id == quiz.item_id
-    assert state_of(onboarded.pau) == State.QUIZ
-    assert "✅ Right!" in onboarded.say(str(quiz.correct_index + 1))
+    assert quiz_of(ada_onboarded).item_id == quiz.item_id
+    assert ada_onboarded.state is State.QUIZ
+    ada_onboarded.transcript([(str(quiz.correct_index + 1), ["✅ Right!", "Step 3 of 3", "💭"])])
 
 
-def test_a_question_during_the_lesson_keeps_the_lesson_open(onboarded: ChatLearner) -> None:
-    onboarded.transcript(
+def test_a_question_during_the_lesson_keeps_the_lesson_open(ada_onboarded: MemoryLearner) -> None:
+    ada_onboarded.transcript(
         [
             (
                 "what did Ebbinghaus find about relearning?",
-                ["From the lesson", "savings", "Continue"],
+                ["Good question!", "From the lesson", "Back to where we were", "Continue"],
             ),
-            ("Continue", "Step 2 of 3"),
+            ("Continue", ["First lesson done", "Step 2 of 3", "❓"]),
         ]
     )
 
 
-def test_a_question_outside_the_course_gets_an_honest_answer(onboarded: ChatLearner) -> None:
-    onboarded.transcript(
-        [("What is the capital of Mongolia?", ["couldn't find that in the course", "Continue"])]
-    )
+def test_a_question_outside_the_course_gets_an_honest_answer(ada_onboarded: MemoryLearner) -> None:
+    ada_onboarded.transcript(
+        [
+            ("What is the capital of Mongolia?", [
+                "Good question!", "couldn't find that in the course", "Back to where we were",
+                "Continue",
+            ])
+        ]
+    )  # fmt: skip
 
 
-def test_unknown_input_gets_a_short_helpful_reply(onboarded: ChatLearner) -> None:
-    onboarded.say("Continue")
-    onboarded.transcript([("banana", ["Pick one of the options", "❓"])])
-    onboarded.say("1")
-    onboarded.say("skip")
-    assert state_of(onboarded.pau) == State.IDLE
-    onboarded.transcript([("zzz", ["didn't get that", "help"])])
+def test_unknown_input_gets_a_short_helpful_reply(ada_onboarded: MemoryLearner) -> None:
+    ada_onboarded.say("Continue")
+    ada_onboarded.transcript([("banana", ["Pick one of the options", "❓"])])
+    ada_onboarded.say("1")
+    ada_onboarded.say("skip")
+    assert ada_onboarded.state is State.IDLE
+    ada_onboarded.transcript([("zzz", ["didn't get that", "What would you like to do?"])])
 
 
-def test_stickers_and_photos_get_a_polite_reply(onboarded: ChatLearner) -> None:
-    replies = onboarded.send_event(InboundEvent(EventKind.UNSUPPORTED, media_type="sticker"))
-    assert "can't open sticker messages" in onboarded.text_of(replies)
-    assert state_of(onboarded.pau) == State.LESSON
+def test_stickers_and_photos_get_a_polite_reply(ada_onboarded: MemoryLearner) -> None:
+    sticker = InboundEvent(EventKind.UNSUPPORTED, media_type="sticker")
+    replies = ada_onboarded.send(sticker)
+    assert "can't open sticker messages" in ada_onboarded.text_of(replies[:1])
+    assert "Back to where we were" in ada_onboarded.text_of(replies[1:2])
+    assert ada_onboarded.state is State.LESSON
 
 
-def test_delivery_statuses_are_never_answered(onboarded: ChatLearner) -> None:
-    assert onboarded.send_event(InboundEvent(EventKind.STATUS)) == []
+def test_delivery_statuses_are_never_answered(ada_onboarded: MemoryLearner) -> None:
+    assert ada_onboarded.send(InboundEvent(EventKind.STATUS)) == []
 
 
-def test_explain_back_names_what_is_missing(onboarded: ChatLearner) -> None:
-    onboarded.say("Continue")
-    onboarded.say("1")
-    onboarded.say("skip")
-    onboarded.tap("cmd:more")  # the second session ends with an explain-back
-    onboarded.say("Continue")
-    onboarded.say("1")
-    assert state_of(onboarded.pau) == State.EXPLAIN
-    answer = onboarded.say("You should test yourself instead of rereading.")
-    assert "also mention" in answer or "full explanation would mention" in answer
+def reach_explain_back(learner: MemoryLearner) -> None:
+    learner.say("Continue")
+    learner.say("1")
+    learner.say("skip")
+    learner.tap("cmd:more")  # the second session ends with an explain-back
+    learner.say("Continue")
+    learner.say("1")
+    assert learner.state is State.EXPLAIN
 
 
-def test_a_finished_session_offers_another_round(onboarded: ChatLearner) -> None:
-    onboarded.say("Continue")
-    onboarded.say("1")
-    onboarded.say("skip")
-    menu = next(r for r in onboarded.last_replies if isinstance(r, Choices))
+def test_explain_back_shows_typing_then_names_what_is_missing(
+    ada_onboarded: MemoryLearner,
+) -> None:
+    reach_explain_back(ada_onboarded)
+    ada_onboarded.transcript(
+        [
+            ("You should test yourself instead of rereading.", [
+                "PAU is typing…", "A full explanation would mention: forgetting is fastest",
+                "today's session done", "One more round",
+            ])
+        ]
+    )  # fmt: skip
+
+
+def test_a_finished_session_offers_another_round(ada_onboarded: MemoryLearner) -> None:
+    ada_onboarded.say("Continue")
+    ada_onboarded.say("1")
+    ada_onboarded.say("skip")
+    menu = next(r for r in ada_onboarded.last_replies if isinstance(r, Choices))
     assert [o.id for o in menu.options] == ["cmd:more", "cmd:progress", "done"]
-    onboarded.transcript([("Done for today", "See you tomorrow")])
-    assert "Step 1 of 3" in onboarded.tap("cmd:more")
+    ada_onboarded.transcript([("Done for today", "See you tomorrow")])
+    assert "Step 1 of 3" in ada_onboarded.tap("cmd:more")
 
 
 def test_a_very_long_message_is_handled_not_crashed(onboarded: ChatLearner) -> None:
-    answer = onboarded.say("why " * 5000)
-    assert answer  # answered, and the runner recorded no error
+    onboarded.transcript(
+        [("why " * 5000, ["Good question!", "couldn't find that", "Back to where", "Continue"])]
+    )
     with transaction(onboarded.pau.engine) as session:
         errors = session.execute(
             sa.text("SELECT error FROM inbound_message WHERE error IS NOT NULL")

@@ -18,7 +18,7 @@ from core.replies import Quiz
 from storage.learner_store import SqlLearnerStore
 from tests.chat import ChatLearner, RecordingSender
 from tests.conftest import FixedClock, fresh_sqlite, make_pau
-from tests.test_dialogue_transcripts import state_of
+from tests.chat import state_of
 from webhooks.container import Pau
 
 
@@ -41,7 +41,7 @@ def test_a_restart_in_the_middle_of_a_quiz_resumes_the_quiz(
     pau = restart(pau, demo_course, clock, path)
     learner = ChatLearner(pau, "u1", clock)
     assert state_of(pau, "u1") == State.QUIZ
-    learner.transcript([(str(quiz.correct_index + 1), ["Right!", "Step 3 of 3"])])
+    learner.transcript([(str(quiz.correct_index + 1), ["Right!", "Step 3 of 3", "💭"])])
     pau.close()
 
 
@@ -95,19 +95,25 @@ def test_a_crash_inside_the_transaction_changes_nothing_and_the_event_is_retried
     assert state_of(learner.pau) == State.QUIZ
 
 
-def test_a_bug_in_the_step_gets_an_apology_and_the_next_message_works(
-    onboarded: ChatLearner, monkeypatch: pytest.MonkeyPatch
+def test_an_event_whose_step_fails_is_retried_then_set_aside_with_one_apology(
+    onboarded: ChatLearner, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_step = core.runner.step
     monkeypatch.setattr(core.runner, "step", lambda *a: 1 / 0)
-    assert "something went wrong on my side" in onboarded.say("Continue")
+    assert onboarded.say("Continue") == ""  # first try failed: it waits 2 s, then again
+    clock.advance(seconds=2)
+    assert onboarded.send_event_later() == []  # second try failed: 4 s
+    clock.advance(seconds=4)
+    assert "something went wrong on my side" in onboarded.text_of(onboarded.send_event_later())
+    clock.advance(seconds=60)
+    assert onboarded.send_event_later() == []  # set aside: never tried again, one apology
     with onboarded.pau.engine.connect() as connection:
-        error = connection.execute(
-            sa.text("SELECT error FROM inbound_message WHERE error IS NOT NULL")
-        ).scalar()
-    assert error is not None and "ZeroDivisionError" in error
+        error, attempts = connection.execute(
+            sa.text("SELECT error, attempts FROM inbound_message WHERE error IS NOT NULL")
+        ).one()
+    assert error.startswith("set aside: ZeroDivisionError") and attempts == 2
     monkeypatch.setattr(core.runner, "step", real_step)
-    assert "Step 2 of 3" in onboarded.say("Continue")
+    assert "Step 2 of 3" in onboarded.say("Continue")  # the next message works
 
 
 def test_a_redelivered_message_has_no_second_effect(onboarded: ChatLearner) -> None:

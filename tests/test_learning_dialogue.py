@@ -84,12 +84,15 @@ def test_choosing_a_goal_plans_the_path_to_it(onboarded: ChatLearner) -> None:
     onboarded.say("skip")
     onboarded.transcript(
         [
-            ("goal", ["Which topic do you want to get to?", "Sleep and memory consolidation"]),
+            ("goal", "[10] Sleep and memory consolidation"),
             (
                 "Sleep and memory consolidation",
-                ["Goal set", "The spacing effect → Sleep and memory consolidation"],
+                [
+                    "Goal set: Sleep and memory consolidation. Your path: The spacing effect → Sleep",
+                    "What would you like to do?",
+                ],
             ),
-            ("today", "📘 The spacing effect"),
+            ("today", ["Step 1 of 3", "📘 The spacing effect", "", "", "Continue"]),
         ]
     )
 

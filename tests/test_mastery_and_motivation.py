@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from core.content import Course
 from core.curriculum import is_open, next_lesson, path_to
-from core.dialogue.model import ConceptProgress
+from core.learner import ConceptProgress
 from core.mastery import IN_PROGRESS, MASTERED, MasteryLevel, MasteryState, level
 from core.motivation import MotivationState, current_streak, local_day, on_activity
 

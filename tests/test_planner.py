@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from core.content import Course
-from core.dialogue.model import ConceptProgress, DueReview
+from core.learner import ConceptProgress, DueReview
 from core.mastery import MasteryState
 from core.planner import PlannerInput, pick_item, plan_session, quick_quiz, target_difficulty
 from core.replies import Quiz

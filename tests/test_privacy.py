@@ -61,4 +61,9 @@ def test_delete_leaves_no_row_about_the_learner(
 def test_after_delete_the_learner_can_start_fresh(onboarded: ChatLearner) -> None:
     onboarded.say("delete")
     onboarded.say("yes")
-    onboarded.transcript([("hi", "Is that OK with you?"), ("yes", "What should I call you?")])
+    onboarded.transcript(
+        [
+            ("hi", ["I'm PAU", "Is that OK with you?"]),
+            ("yes", ["Thank you!", "What should I call you?"]),
+        ]
+    )

@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 from core.content import Course
-from core.dialogue.model import ConceptProgress, LearningStats, Profile, RecordActivity, Snapshot
+from core.dialogue.model import Snapshot
+from core.learner import ActivityRecord, ConceptProgress, LearningStats, Profile
 from core.dialogue.states import State
 from core.events import InboundEvent
 from core.mastery import MasteryState
@@ -41,7 +42,7 @@ def _ingest(
     with transaction(engine) as session:
         return ingest(
             session, channel="test", sender_id=user, platform_message_id=message_id,
-            event=InboundEvent.text_message(text), received_at=clock(),
+            event=InboundEvent.text_message(text), received_at=clock(), secret=b"test",
         ).inbound_id  # fmt: skip
 
 
@@ -67,18 +68,18 @@ class TestRepositories:
         for number in range(3):
             _ingest(engine, clock, f"m-{number}", text=f"message {number}")
         with transaction(engine) as session:
-            [learner_id] = learners_with_pending(session)
+            [learner_id] = learners_with_pending(session, now=clock())
             store = SqlLearnerStore(session)
-            pending = store.next_pending(learner_id)
+            pending = store.next_pending(learner_id, clock())
             assert pending is not None and pending.event.text == "message 0"
             store.mark_processed(pending.id, clock())
-            pending = store.next_pending(learner_id)
+            pending = store.next_pending(learner_id, clock())
             assert pending is not None and pending.event.text == "message 1"
 
     def test_snapshot_round_trip(self, engine: Engine, clock: FixedClock) -> None:
         _ingest(engine, clock, "m-1")
         with transaction(engine) as session:
-            [learner_id] = learners_with_pending(session)
+            [learner_id] = learners_with_pending(session, now=clock())
             store = SqlLearnerStore(session)
             fresh = store.load(learner_id, clock())
             assert fresh.state is State.CONSENT and not fresh.profile.consented
@@ -109,7 +110,7 @@ class TestRepositories:
                 motivation,
             )
             store.save(learner_id, snapshot, clock())
-            answer = RecordActivity("quiz", "a", "a-1", correct=True, duration_ms=900)
+            answer = ActivityRecord("quiz", "a", "a-1", correct=True, duration_ms=900)
             store.record_activity(learner_id, answer, clock())
             store.review(learner_id, answer, clock())
         with transaction(engine) as session:
@@ -289,5 +290,5 @@ def test_old_messages_are_purged_after_the_retention_period(pau: Pau, clock: Fix
         inbound = connection.execute(sa.text("SELECT count(*) FROM inbound_message")).scalar()
         outbox = connection.execute(sa.text("SELECT count(*) FROM outbox WHERE created_at < :c"),
                                     {"c": clock() - timedelta(days=30)}).scalar()  # fmt: skip
-    assert (inbound, outbox) == (1, 0)
+    assert (inbound, outbox) == (2, 0)  # "progress" and its chart_ready result are recent
     assert "📊" in ada.say("progress")  # the learner's progress is not chat history

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from bot.telegram import CHANNEL, split_text
 from core.content import Course
 from core.replies import Quiz
-from tests.conftest import FixedClock, fresh_sqlite, make_pau
+from tests.conftest import TEST_SECRET_KEY, FixedClock, fresh_sqlite, make_pau
 from tests.fakes.telegram_api import BOT_TOKEN, LEARNER_ID, FakeBotApi, update_payload
 from webhooks.app import create_app
 from webhooks.config import Settings
@@ -40,6 +40,7 @@ async def telegram_pau(
     # Chats are paced at 20 messages a second here so the suite stays quick; the pacing test
     # below checks the real default of one a second.
     pau.settings = Settings(telegram_bot_token=BOT_TOKEN, telegram_webhook_secret=SECRET,
+                            pau_secret_key=TEST_SECRET_KEY,
                             telegram_api_base_url=fake.base_url, telegram_per_chat_rate=20)  # fmt: skip
     add_telegram(pau)
     yield pau
@@ -77,7 +78,7 @@ class TelegramLearner:
             self.client, update_payload(name, update_id=next(update_ids), **overrides)
         )
         assert response.status_code == 200, response.text
-        await self.pau.work_once()
+        await self.pau.drain()
         return [describe(call) for call in self.fake.calls[before:]]
 
     async def say(self, text: str) -> str:
@@ -392,6 +393,7 @@ def test_pau_serve_answers_200_before_the_dialogue_and_the_bot_api(
 
     fake.delay("*", 2.0)
     env = {
+        "PAU_SECRET_KEY": TEST_SECRET_KEY,
         "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_API_BASE_URL": fake.base_url,
