@@ -83,8 +83,9 @@ class CommandWorker:
         return started
 
     async def run_until_idle(self) -> int:
-        """Start and wait for everything due now, and what their retries make due (tests, CLI)."""
-        total = 0
+        """Start and wait for everything due now, and what their retries make due (tests, CLI);
+        returns how many commands ran (those already running included)."""
+        total = len(self._tasks)
         while True:
             started = await self.start_due()
             total += started

@@ -6,12 +6,13 @@ import asyncio
 import itertools
 from collections.abc import Callable, Sequence
 
+from sqlmodel import select
+
 from core.events import EventKind, InboundEvent
 from core.replies import Choices, File, Reply
-from tests.transcripts import Turn, describe, run_transcript
 from storage.db import transaction
 from storage.models import Conversation, Learner
-from sqlmodel import select
+from tests.transcripts import Turn, describe, run_transcript
 from webhooks.container import Pau
 
 _ids = itertools.count(1)
@@ -60,6 +61,10 @@ class ChatLearner:
         asyncio.run(self.pau.drain())
         self.last_replies = [r for a, r in self.sender.sent[before:] if a == self.user_id]
         return self.last_replies
+
+    def sender_replies(self) -> list[Reply]:
+        """Everything this learner was sent so far."""
+        return [r for a, r in self.sender.sent if a == self.user_id]
 
     def say(self, text: str) -> str:
         """Send text; tap a button instead when the text is a label of the last buttons."""

@@ -19,11 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-CONFIG_PREFIXES = ("PAU_", "TELEGRAM_", "WHATSAPP_", "ANTHROPIC_", "OPENAI_", "PROMETHEUS_")
-for _name in list(os.environ):
-    if _name.startswith(CONFIG_PREFIXES) or _name in ("DATABASE_URL", "REDIS_URL"):
-        del os.environ[_name]
-
 import pytest
 import redis
 import sqlalchemy as sa
@@ -41,7 +36,13 @@ from tests.harness import MemoryLearner
 from webhooks.config import Settings
 from webhooks.container import Pau
 
-Settings.model_config["env_file"] = None  # a developer's .env is not the tests' business
+# Before any Settings is made: no developer's .env, no real tokens from the environment.
+Settings.model_config["env_file"] = None
+CONFIG_PREFIXES = ("PAU_", "TELEGRAM_", "WHATSAPP_", "ANTHROPIC_", "OPENAI_", "PROMETHEUS_")
+for _name in list(os.environ):
+    if _name.startswith(CONFIG_PREFIXES) or _name in ("DATABASE_URL", "REDIS_URL"):
+        del os.environ[_name]
+
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_COURSE = ROOT / "content" / "science-of-learning"
@@ -227,13 +228,13 @@ def onboarded(learner: ChatLearner) -> ChatLearner:
 
 
 @pytest.fixture
-def ada(demo_course: Course, clock: FixedClock) -> MemoryLearner:
+def memo(demo_course: Course, clock: FixedClock) -> MemoryLearner:
     """A learner in the pure in-memory harness (no database): fast dialogue tests."""
     return MemoryLearner([demo_course], clock)
 
 
 @pytest.fixture
-def ada_onboarded(ada: MemoryLearner) -> MemoryLearner:
+def memo_onboarded(memo: MemoryLearner) -> MemoryLearner:
     """An in-memory learner who has just finished onboarding and sees the first lesson."""
-    ada.onboard()
-    return ada
+    memo.onboard()
+    return memo

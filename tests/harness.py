@@ -167,7 +167,7 @@ class MemoryLearner:
         return tuple(
             DueReview(
                 card.item_id, self.cards[card.item_id][1], self.scheduler.retrievability(card, now)
-            )  # fmt: skip
+            )
             for card in self.scheduler.due(cards.values(), now)
         )
 

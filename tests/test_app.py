@@ -15,7 +15,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from storage.db import make_engine
-from tests.conftest import DEMO_COURSE, ROOT
+from tests.conftest import DEMO_COURSE
 from webhooks.app import create_app
 from webhooks.config import Settings
 from webhooks.container import Pau

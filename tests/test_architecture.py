@@ -83,3 +83,52 @@ def test_a_new_language_is_a_new_file(tmp_path: Path) -> None:
 def test_a_text_missing_everywhere_is_an_error() -> None:
     with pytest.raises(KeyError):
         Catalog("en")("no_such_text")
+
+
+LEARNING_ENGINE = ("learner.py", "mastery.py", "motivation.py", "curriculum.py", "planner.py",
+                   "progress.py", "learning.py", "chart.py", "content.py", "review", "grading")  # fmt: skip
+
+
+def test_the_learning_engine_does_not_import_the_dialogue() -> None:
+    offenders = {}
+    for name in LEARNING_ENGINE:
+        target = ROOT / "core" / name
+        for path in [target] if target.is_file() else sorted(target.rglob("*.py")):
+            modules = set()
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    modules.add(node.module)
+                elif isinstance(node, ast.Import):
+                    modules.update(alias.name for alias in node.names)
+            dialogue = sorted(m for m in modules if m.startswith(("core.dialogue", "core.runner")))
+            if dialogue:
+                offenders[str(path.relative_to(ROOT))] = dialogue
+    assert offenders == {}
+
+
+def test_tests_cannot_reach_the_network() -> None:
+    import socket
+
+    import httpx
+
+    from tests.conftest import NetworkAccessBlocked
+
+    with pytest.raises(NetworkAccessBlocked):
+        socket.create_connection(("203.0.113.7", 443), timeout=1)
+    with pytest.raises(NetworkAccessBlocked):
+        httpx.get("https://api.telegram.org/bot123:abc/getMe")
+    with pytest.raises(NetworkAccessBlocked):
+        socket.getaddrinfo("api.anthropic.com", 443)
+
+
+def test_tests_never_read_a_dot_env_or_real_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from webhooks.config import Settings
+
+    (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=123:from-a-developers-env\n")
+    monkeypatch.chdir(tmp_path)
+    assert Settings().telegram_bot_token is None
+    assert not [name for name in os.environ if name.startswith(("TELEGRAM_", "ANTHROPIC_", "PAU_"))]

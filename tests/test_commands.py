@@ -9,7 +9,7 @@ import pytest
 from core.dialogue.states import ONBOARDING, State
 from core.events import EventKind, InboundEvent
 from core.replies import Quiz
-from tests.chat import ChatLearner, state_of
+from tests.chat import ChatLearner
 from tests.harness import MemoryLearner
 from tests.test_dialogue_transcripts import reach_explain_back
 
@@ -77,49 +77,51 @@ def column(state: State) -> int:
 @pytest.mark.parametrize("state", list(State))
 @pytest.mark.parametrize("keyword", sorted(EXPECTED))
 def test_every_global_keyword_from_every_state(
-    ada: MemoryLearner, state: State, keyword: str
+    memo: MemoryLearner, state: State, keyword: str
 ) -> None:
-    reach(ada, state)
-    answer = ada.say(keyword)
+    reach(memo, state)
+    answer = memo.say(keyword)
     assert EXPECTED[keyword][column(state)].lower() in answer.lower(), answer
 
 
 @pytest.mark.parametrize("where", [State.LESSON, State.QUIZ, State.REFLECTION, State.EXPLAIN])
-def test_help_and_progress_come_back_to_the_open_activity(ada: MemoryLearner, where: State) -> None:
-    reach(ada, where)
-    ada.transcript([("help", ["Here's what I understand", "Back to where we were", ""])])
+def test_help_and_progress_come_back_to_the_open_activity(
+    memo: MemoryLearner, where: State
+) -> None:
+    reach(memo, where)
+    memo.transcript([("help", ["Here's what I understand", "Back to where we were", ""])])
     # the chart follows the progress text, and the way back follows the chart
-    ada.transcript([("progress", ["📊", "progress chart", "Back to where we were", ""])])
-    assert ada.state is where
+    memo.transcript([("progress", ["📊", "progress chart", "Back to where we were", ""])])
+    assert memo.state is where
 
 
-def test_while_an_explanation_is_graded_the_learner_hears_it_is_coming(ada: MemoryLearner) -> None:
-    reach(ada, State.EXPLAIN_GRADING)
-    ada.transcript(
+def test_while_an_explanation_is_graded_the_learner_hears_it_is_coming(memo: MemoryLearner) -> None:
+    reach(memo, State.EXPLAIN_GRADING)
+    memo.transcript(
         [
             ("help", ["Here's what I understand", "still reading your explanation"]),
             ("ok", "still reading your explanation"),
         ]
     )
-    ada.hold_commands = False
-    ada.transcript([("why does spacing work?", [
+    memo.hold_commands = False
+    memo.transcript([("why does spacing work?", [
         "Good question!", "From the lesson", "still reading your explanation",
         "Good start! You covered", "today's session done", "One more round",
     ])])  # fmt: skip
 
 
 @pytest.mark.parametrize("spelling", ["STOP", "/stop", "Stop", "unsubscribe", "CANCEL"])
-def test_stop_in_any_spelling(ada_onboarded: MemoryLearner, spelling: str) -> None:
+def test_stop_in_any_spelling(memo_onboarded: MemoryLearner, spelling: str) -> None:
     kind = EventKind.COMMAND if spelling.startswith("/") else EventKind.TEXT
-    replies = ada_onboarded.send(InboundEvent(kind, text=spelling))
-    assert "unsubscribed" in ada_onboarded.text_of(replies) and len(replies) == 1
-    assert ada_onboarded.state is State.STOPPED
+    replies = memo_onboarded.send(InboundEvent(kind, text=spelling))
+    assert "unsubscribed" in memo_onboarded.text_of(replies) and len(replies) == 1
+    assert memo_onboarded.state is State.STOPPED
 
 
 def test_stopped_learners_get_only_a_hint_until_they_start_again(
-    ada_onboarded: MemoryLearner,
+    memo_onboarded: MemoryLearner,
 ) -> None:
-    ada_onboarded.transcript(
+    memo_onboarded.transcript(
         [
             ("stop", "unsubscribed"),
             ("what is spacing?", 'Send "start" to come back'),
@@ -129,28 +131,28 @@ def test_stopped_learners_get_only_a_hint_until_they_start_again(
     )
 
 
-def test_pause_keeps_the_session_and_resume_brings_it_back(ada_onboarded: MemoryLearner) -> None:
-    ada_onboarded.say("Continue")
-    ada_onboarded.transcript(
+def test_pause_keeps_the_session_and_resume_brings_it_back(memo_onboarded: MemoryLearner) -> None:
+    memo_onboarded.say("Continue")
+    memo_onboarded.transcript(
         [("pause", "Paused"), ("resume", ["Reminders are on again", "Back to where we were", "❓"])]
     )
-    assert ada_onboarded.state is State.QUIZ
+    assert memo_onboarded.state is State.QUIZ
 
 
-def test_menu_buttons_are_keywords(ada_onboarded: MemoryLearner) -> None:
+def test_menu_buttons_are_keywords(memo_onboarded: MemoryLearner) -> None:
     reach_idle = ["Continue", "1", "skip"]
     for message in reach_idle:
-        ada_onboarded.say(message)
-    assert "📊" in ada_onboarded.tap("cmd:progress")
-    assert "Step 1 of 3" in ada_onboarded.tap("cmd:today")
+        memo_onboarded.say(message)
+    assert "📊" in memo_onboarded.tap("cmd:progress")
+    assert "Step 1 of 3" in memo_onboarded.tap("cmd:today")
 
 
-def test_quiz_keyword_asks_one_question(ada_onboarded: MemoryLearner) -> None:
+def test_quiz_keyword_asks_one_question(memo_onboarded: MemoryLearner) -> None:
     for message in ["Continue", "1", "skip"]:
-        ada_onboarded.say(message)
-    ada_onboarded.say("quiz")
-    quiz = next(r for r in ada_onboarded.last_replies if isinstance(r, Quiz))
-    ada_onboarded.transcript(
+        memo_onboarded.say(message)
+    memo_onboarded.say("quiz")
+    quiz = next(r for r in memo_onboarded.last_replies if isinstance(r, Quiz))
+    memo_onboarded.transcript(
         [(str(quiz.correct_index + 1), ["Right!", "session done", "One more round"])]
     )
 
@@ -170,33 +172,33 @@ def test_export_sends_every_kind_of_data_as_json(onboarded: ChatLearner) -> None
     assert any("Nice to meet you" in str(m["payload"]) for m in data["messages_sent"])
 
 
-def test_delete_can_be_cancelled(ada_onboarded: MemoryLearner) -> None:
-    ada_onboarded.transcript(
+def test_delete_can_be_cancelled(memo_onboarded: MemoryLearner) -> None:
+    memo_onboarded.transcript(
         [
             ("delete", "Are you sure?"),
             ("No, keep it", ["nothing was deleted", "Back to where we were", "Continue"]),
         ]
     )
-    assert ada_onboarded.state is State.LESSON and ada_onboarded.erased == 0
+    assert memo_onboarded.state is State.LESSON and memo_onboarded.erased == 0
 
 
 def test_a_keyword_while_delete_waits_for_confirmation_cancels_it(
-    ada_onboarded: MemoryLearner,
+    memo_onboarded: MemoryLearner,
 ) -> None:
-    ada_onboarded.transcript(
+    memo_onboarded.transcript(
         [
             ("delete", "Are you sure?"),
             ("progress", ["📊", "progress chart", "Back to where we were", "Continue"]),
             ("yes", ["First lesson done", "Step 2 of 3", "❓"]),
         ]
     )
-    assert ada_onboarded.state is State.QUIZ  # "yes" continued the lesson, it deleted nothing
-    assert ada_onboarded.erased == 0
+    assert memo_onboarded.state is State.QUIZ  # "yes" continued the lesson, it deleted nothing
+    assert memo_onboarded.erased == 0
 
 
-def test_stop_during_set_up_then_start_carries_on_with_set_up(ada: MemoryLearner) -> None:
-    reach(ada, State.NAME)
-    ada.transcript(
+def test_stop_during_set_up_then_start_carries_on_with_set_up(memo: MemoryLearner) -> None:
+    reach(memo, State.NAME)
+    memo.transcript(
         [
             ("stop", "unsubscribed"),
             ("start", ["Welcome back", "What should I call you?"]),

@@ -21,8 +21,8 @@ LESSON_1 = ["Step 1 of 3", "📘 Why we forget", "Ebbinghaus", "savings", "Conti
 CONSENT = ["I'm PAU", "privacy"]
 
 
-def test_onboarding_asks_one_thing_at_a_time(ada: MemoryLearner) -> None:
-    ada.transcript(
+def test_onboarding_asks_one_thing_at_a_time(memo: MemoryLearner) -> None:
+    memo.transcript(
         [
             ("hi", ["I'm PAU", "Is that OK with you?\n   [1] Yes, let's go"]),
             ("Yes, let's go", ["Thank you!", "What should I call you?"]),
@@ -35,7 +35,7 @@ def test_onboarding_asks_one_thing_at_a_time(ada: MemoryLearner) -> None:
             ("Yes please", ["All set, Ada! I'll remind you daily.", *LESSON_1]),
         ]
     )  # fmt: skip
-    profile = ada.snapshot.profile
+    profile = memo.snapshot.profile
     assert (profile.name, profile.level, profile.daily_time, profile.timezone, profile.nudges) == (
         "Ada", "some", "19:30", "America/New_York", True,
     )  # fmt: skip
@@ -56,8 +56,8 @@ def test_nothing_is_kept_before_consent_and_a_no_forgets_the_request(learner: Ch
         assert session.exec(select(Conversation)).all() == []
 
 
-def test_something_else_than_yes_or_no_asks_for_consent_again(ada: MemoryLearner) -> None:
-    ada.transcript(
+def test_something_else_than_yes_or_no_asks_for_consent_again(memo: MemoryLearner) -> None:
+    memo.transcript(
         [
             ("hi", CONSENT),
             ("what do you store?", ["I need your OK", "Yes, let's go"]),
@@ -65,7 +65,7 @@ def test_something_else_than_yes_or_no_asks_for_consent_again(ada: MemoryLearner
             ("progress", CONSENT),
         ]
     )
-    assert ada.state is State.CONSENT
+    assert memo.state is State.CONSENT
 
 
 def test_first_session_is_lesson_then_quiz_then_reflection(onboarded: ChatLearner) -> None:
@@ -92,11 +92,11 @@ def quiz_of(learner: MemoryLearner | ChatLearner) -> Quiz:
     return next(r for r in learner.last_replies if isinstance(r, Quiz))
 
 
-def test_wrong_answer_gets_the_right_one_and_the_explanation(ada_onboarded: MemoryLearner) -> None:
-    ada_onboarded.say("Continue")
-    quiz = quiz_of(ada_onboarded)
+def test_wrong_answer_gets_the_right_one_and_the_explanation(memo_onboarded: MemoryLearner) -> None:
+    memo_onboarded.say("Continue")
+    quiz = quiz_of(memo_onboarded)
     wrong = next(i for i in range(len(quiz.options)) if i != quiz.correct_index)
-    ada_onboarded.transcript(
+    memo_onboarded.transcript(
         [
             (str(wrong + 1), [
                 f"Not quite — the answer is: {quiz.options[quiz.correct_index]}. {quiz.explanation}",
@@ -107,31 +107,31 @@ def test_wrong_answer_gets_the_right_one_and_the_explanation(ada_onboarded: Memo
 
 
 def test_poll_answers_and_buttons_are_graded_like_typed_answers(
-    ada_onboarded: MemoryLearner,
+    memo_onboarded: MemoryLearner,
 ) -> None:
-    ada_onboarded.say("Continue")
-    quiz = quiz_of(ada_onboarded)
+    memo_onboarded.say("Continue")
+    quiz = quiz_of(memo_onboarded)
     vote = InboundEvent(EventKind.POLL_ANSWER, option_index=quiz.correct_index, ref=quiz.item_id)
-    assert "✅ Right!" in ada_onboarded.text_of(ada_onboarded.send(vote))
+    assert "✅ Right!" in memo_onboarded.text_of(memo_onboarded.send(vote))
 
 
 def test_a_stale_button_from_an_old_quiz_does_not_answer_the_open_one(
-    ada_onboarded: MemoryLearner,
+    memo_onboarded: MemoryLearner,
 ) -> None:
-    ada_onboarded.say("Continue")
+    memo_onboarded.say("Continue")
     stale = InboundEvent(EventKind.CHOICE, choice_id="answer:other-item:0", ref="other-item")
-    ada_onboarded.send(stale)
-    assert [type(r).__name__ for r in ada_onboarded.last_replies] == ["Text", "Text", "Quiz"]
-    assert "closed" in ada_onboarded.text_of(ada_onboarded.last_replies)
-    assert ada_onboarded.state is State.QUIZ
+    memo_onboarded.send(stale)
+    assert [type(r).__name__ for r in memo_onboarded.last_replies] == ["Text", "Text", "Quiz"]
+    assert "closed" in memo_onboarded.text_of(memo_onboarded.last_replies)
+    assert memo_onboarded.state is State.QUIZ
 
 
 def test_a_question_mid_quiz_is_answered_and_the_quiz_resumes(
-    ada_onboarded: MemoryLearner,
+    memo_onboarded: MemoryLearner,
 ) -> None:
-    ada_onboarded.say("Continue")
-    quiz = quiz_of(ada_onboarded)
-    ada_onboarded.transcript(
+    memo_onboarded.say("Continue")
+    quiz = quiz_of(memo_onboarded)
+    memo_onboarded.transcript(
         [
             (
                 "Why do we forget things so fast after learning them?",
@@ -139,13 +139,13 @@ def test_a_question_mid_quiz_is_answered_and_the_quiz_resumes(
             )
         ]
     )
-    assert quiz_of(ada_onboarded).item_id == quiz.item_id
-    assert ada_onboarded.state is State.QUIZ
-    ada_onboarded.transcript([(str(quiz.correct_index + 1), ["✅ Right!", "Step 3 of 3", "💭"])])
+    assert quiz_of(memo_onboarded).item_id == quiz.item_id
+    assert memo_onboarded.state is State.QUIZ
+    memo_onboarded.transcript([(str(quiz.correct_index + 1), ["✅ Right!", "Step 3 of 3", "💭"])])
 
 
-def test_a_question_during_the_lesson_keeps_the_lesson_open(ada_onboarded: MemoryLearner) -> None:
-    ada_onboarded.transcript(
+def test_a_question_during_the_lesson_keeps_the_lesson_open(memo_onboarded: MemoryLearner) -> None:
+    memo_onboarded.transcript(
         [
             (
                 "what did Ebbinghaus find about relearning?",
@@ -156,8 +156,8 @@ def test_a_question_during_the_lesson_keeps_the_lesson_open(ada_onboarded: Memor
     )
 
 
-def test_a_question_outside_the_course_gets_an_honest_answer(ada_onboarded: MemoryLearner) -> None:
-    ada_onboarded.transcript(
+def test_a_question_outside_the_course_gets_an_honest_answer(memo_onboarded: MemoryLearner) -> None:
+    memo_onboarded.transcript(
         [
             ("What is the capital of Mongolia?", [
                 "Good question!", "couldn't find that in the course", "Back to where we were",
@@ -167,25 +167,25 @@ def test_a_question_outside_the_course_gets_an_honest_answer(ada_onboarded: Memo
     )  # fmt: skip
 
 
-def test_unknown_input_gets_a_short_helpful_reply(ada_onboarded: MemoryLearner) -> None:
-    ada_onboarded.say("Continue")
-    ada_onboarded.transcript([("banana", ["Pick one of the options", "❓"])])
-    ada_onboarded.say("1")
-    ada_onboarded.say("skip")
-    assert ada_onboarded.state is State.IDLE
-    ada_onboarded.transcript([("zzz", ["didn't get that", "What would you like to do?"])])
+def test_unknown_input_gets_a_short_helpful_reply(memo_onboarded: MemoryLearner) -> None:
+    memo_onboarded.say("Continue")
+    memo_onboarded.transcript([("banana", ["Pick one of the options", "❓"])])
+    memo_onboarded.say("1")
+    memo_onboarded.say("skip")
+    assert memo_onboarded.state is State.IDLE
+    memo_onboarded.transcript([("zzz", ["didn't get that", "What would you like to do?"])])
 
 
-def test_stickers_and_photos_get_a_polite_reply(ada_onboarded: MemoryLearner) -> None:
+def test_stickers_and_photos_get_a_polite_reply(memo_onboarded: MemoryLearner) -> None:
     sticker = InboundEvent(EventKind.UNSUPPORTED, media_type="sticker")
-    replies = ada_onboarded.send(sticker)
-    assert "can't open sticker messages" in ada_onboarded.text_of(replies[:1])
-    assert "Back to where we were" in ada_onboarded.text_of(replies[1:2])
-    assert ada_onboarded.state is State.LESSON
+    replies = memo_onboarded.send(sticker)
+    assert "can't open sticker messages" in memo_onboarded.text_of(replies[:1])
+    assert "Back to where we were" in memo_onboarded.text_of(replies[1:2])
+    assert memo_onboarded.state is State.LESSON
 
 
-def test_delivery_statuses_are_never_answered(ada_onboarded: MemoryLearner) -> None:
-    assert ada_onboarded.send(InboundEvent(EventKind.STATUS)) == []
+def test_delivery_statuses_are_never_answered(memo_onboarded: MemoryLearner) -> None:
+    assert memo_onboarded.send(InboundEvent(EventKind.STATUS)) == []
 
 
 def reach_explain_back(learner: MemoryLearner) -> None:
@@ -199,10 +199,10 @@ def reach_explain_back(learner: MemoryLearner) -> None:
 
 
 def test_explain_back_shows_typing_then_names_what_is_missing(
-    ada_onboarded: MemoryLearner,
+    memo_onboarded: MemoryLearner,
 ) -> None:
-    reach_explain_back(ada_onboarded)
-    ada_onboarded.transcript(
+    reach_explain_back(memo_onboarded)
+    memo_onboarded.transcript(
         [
             ("You should test yourself instead of rereading.", [
                 "PAU is typing…", "A full explanation would mention: forgetting is fastest",
@@ -212,14 +212,14 @@ def test_explain_back_shows_typing_then_names_what_is_missing(
     )  # fmt: skip
 
 
-def test_a_finished_session_offers_another_round(ada_onboarded: MemoryLearner) -> None:
-    ada_onboarded.say("Continue")
-    ada_onboarded.say("1")
-    ada_onboarded.say("skip")
-    menu = next(r for r in ada_onboarded.last_replies if isinstance(r, Choices))
+def test_a_finished_session_offers_another_round(memo_onboarded: MemoryLearner) -> None:
+    memo_onboarded.say("Continue")
+    memo_onboarded.say("1")
+    memo_onboarded.say("skip")
+    menu = next(r for r in memo_onboarded.last_replies if isinstance(r, Choices))
     assert [o.id for o in menu.options] == ["cmd:more", "cmd:progress", "done"]
-    ada_onboarded.transcript([("Done for today", "See you tomorrow")])
-    assert "Step 1 of 3" in ada_onboarded.tap("cmd:more")
+    memo_onboarded.transcript([("Done for today", "See you tomorrow")])
+    assert "Step 1 of 3" in memo_onboarded.tap("cmd:more")
 
 
 def test_a_very_long_message_is_handled_not_crashed(onboarded: ChatLearner) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,9 +15,8 @@ from core.dialogue.states import State
 from core.events import InboundEvent
 from core.replies import Quiz
 from storage.learner_store import SqlLearnerStore
-from tests.chat import ChatLearner, RecordingSender
+from tests.chat import ChatLearner, RecordingSender, state_of
 from tests.conftest import FixedClock, fresh_sqlite, make_pau
-from tests.chat import state_of
 from webhooks.container import Pau
 
 
@@ -116,33 +114,6 @@ def test_an_event_whose_step_fails_is_retried_then_set_aside_with_one_apology(
     assert "Step 2 of 3" in onboarded.say("Continue")  # the next message works
 
 
-def test_a_redelivered_message_has_no_second_effect(onboarded: ChatLearner) -> None:
-    first = onboarded.send_event(InboundEvent.text_message("Continue"), message_id="wamid.1")
-    again = onboarded.send_event(InboundEvent.text_message("Continue"), message_id="wamid.1")
-    assert first and again == []
-    assert state_of(onboarded.pau) == State.QUIZ
-
-
-def test_ten_concurrent_copies_of_one_message_are_stored_once(onboarded: ChatLearner) -> None:
-    def deliver(_: int) -> bool:
-        ingested = onboarded.pau.ingest(
-            channel="test", sender_id=onboarded.user_id, platform_message_id="dup-42",
-            event=InboundEvent.text_message("Continue"),
-        )  # fmt: skip
-        onboarded.pau.process_pending()
-        return ingested.duplicate
-
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        duplicates = list(pool.map(deliver, range(10)))
-    assert duplicates.count(False) == 1
-    with onboarded.pau.engine.connect() as connection:
-        lessons = connection.execute(
-            sa.text("SELECT count(*) FROM activity WHERE kind = 'lesson'")
-        ).scalar()
-    assert lessons == 1
-    assert state_of(onboarded.pau) == State.QUIZ
-
-
 def test_events_are_processed_in_arrival_order(onboarded: ChatLearner) -> None:
     pau = onboarded.pau
     for number, text in enumerate(["Continue", "1", "skip"]):
@@ -153,29 +124,6 @@ def test_events_are_processed_in_arrival_order(onboarded: ChatLearner) -> None:
         kinds = connection.execute(sa.text("SELECT kind FROM activity ORDER BY id")).scalars().all()
     assert kinds == ["lesson", "quiz", "reflection"]
     assert state_of(pau) == State.IDLE
-
-
-def test_a_learner_who_cannot_be_loaded_does_not_hold_up_the_others(
-    demo_course: Course, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pau = make_pau(fresh_sqlite(tmp_path / "two.db"), demo_course, clock)
-    broken, fine = ChatLearner(pau, "broken", clock), ChatLearner(pau, "fine", clock)
-    broken.say("hi")
-    with pau.engine.begin() as connection:  # a state this release does not know any more
-        connection.execute(sa.text("UPDATE conversation SET state = 'review:old'"))
-    assert fine.say("hi")  # answered although the other learner's snapshot cannot be loaded
-    with pau.engine.connect() as connection:
-        pending = connection.execute(
-            sa.text("SELECT count(*) FROM inbound_message WHERE processed_at IS NULL")
-        ).scalar()
-    assert pending == 0
-    assert broken.send_event(InboundEvent.text_message("yes")) == []  # kept pending, not lost
-    with pau.engine.connect() as connection:
-        pending = connection.execute(
-            sa.text("SELECT count(*) FROM inbound_message WHERE processed_at IS NULL")
-        ).scalar()
-    assert pending == 1
-    pau.close()
 
 
 def test_the_step_sees_the_time_the_message_arrived(

@@ -8,7 +8,6 @@ import asyncio
 import json
 import struct
 import threading
-import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -27,8 +26,6 @@ from telegram.error import (
     RetryAfter,
     TimedOut,
 )
-from telegram.ext import AIORateLimiter, ExtBot
-from telegram.warnings import PTBDeprecationWarning
 
 from tests.fakes.telegram_api import (
     DATA_DIR,
@@ -124,12 +121,6 @@ async def test_send_quiz_poll(fake: FakeBotApi, bot: telegram.Bot) -> None:
     assert again.poll is not None and again.poll.id != poll.id
 
 
-async def test_correct_option_id_is_deprecated_in_ptb_22_8(bot: telegram.Bot) -> None:
-    # Bot API 9.6 replaced it with correct_option_ids; under warnings-as-errors this fails.
-    with pytest.warns(PTBDeprecationWarning, match="correct_option_ids"):
-        await bot.send_poll(LEARNER_ID, "Q?", ["a", "b"], type="quiz", correct_option_id=0)
-
-
 async def test_callback_answer_and_chat_action(fake: FakeBotApi, bot: telegram.Bot) -> None:
     assert await bot.answer_callback_query("4766240926517163029", text="Saved") is True
     assert await bot.send_chat_action(LEARNER_ID, ChatAction.TYPING) is True
@@ -196,17 +187,6 @@ async def test_429_is_retry_after_with_a_timedelta(fake: FakeBotApi, bot: telegr
     assert fake.sent_texts() == ["Hi"]
 
 
-async def test_without_ptb_timedelta_a_429_raises_a_deprecation_warning(
-    fake: FakeBotApi, bot: telegram.Bot, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # RetryAfter.__init__ reads its own retry_after property, which warns; with warnings as errors
-    # the adapter would see PTBDeprecationWarning instead of RetryAfter. Set PTB_TIMEDELTA=true.
-    monkeypatch.delenv("PTB_TIMEDELTA")
-    fake.fail_next("sendMessage", status=429, retry_after=3)
-    with pytest.raises(PTBDeprecationWarning, match="PTB_TIMEDELTA"):
-        await bot.send_message(LEARNER_ID, "Hi")
-
-
 @pytest.mark.parametrize(
     ("status", "exception", "message"),
     [
@@ -225,12 +205,6 @@ async def test_error_statuses_become_ptb_exceptions(
         await bot.send_message(LEARNER_ID, "Hi")
     assert type(caught.value) is exception and str(caught.value) == message
     assert fake.calls[-1].status == status and fake.calls[-1].response["error_code"] == status
-
-
-def test_ptb_exception_tree() -> None:
-    # What an adapter's `except` clauses must respect: BadRequest and TimedOut are NetworkErrors.
-    assert issubclass(BadRequest, NetworkError) and issubclass(TimedOut, NetworkError)
-    assert not issubclass(Forbidden, NetworkError) and not issubclass(RetryAfter, NetworkError)
 
 
 async def test_failures_can_target_one_chat_and_persist(
@@ -288,18 +262,6 @@ async def test_server_down_is_a_network_error() -> None:
         await bot.initialize()
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
     await bot.shutdown()
-
-
-async def test_aio_rate_limiter_retries_retry_after_only_when_asked(fake: FakeBotApi) -> None:
-    # AIORateLimiter(max_retries=0), the default, re-raises RetryAfter; with retries it sleeps
-    # retry_after + 0.1 s, holding back every other request meanwhile. It has no per-chat limit.
-    limiter = AIORateLimiter(max_retries=1)
-    async with ExtBot(fake.token, base_url=fake.base_url, rate_limiter=limiter) as bot:
-        fake.fail_next("sendMessage", status=429, retry_after=0.1)
-        started = time.monotonic()
-        await bot.send_message(LEARNER_ID, "Eventually")
-        assert time.monotonic() - started >= 0.2
-    assert [call.status for call in fake.calls_to("sendMessage")] == [429, 200]
 
 
 # -- the fake's own HTTP surface ----------------------------------------------------------------

@@ -97,20 +97,6 @@ def test_choosing_a_goal_plans_the_path_to_it(onboarded: ChatLearner) -> None:
     )
 
 
-def test_desired_retention_is_configurable() -> None:
-    from tests.conftest import fresh_sqlite
-
-    engine = fresh_sqlite()
-    with transaction(engine) as session:
-        session.add(
-            Learner(channel="t", external_id="x", created_at=FixedClock()(), timezone="Asia/Tokyo")
-        )
-    with transaction(engine) as session:
-        scheduler = SqlLearnerStore(session, desired_retention=0.95).scheduler(1)
-    assert scheduler.desired_retention == 0.95
-    assert str(scheduler.zone) == "Asia/Tokyo"
-
-
 def test_the_hourly_job_fits_parameters_for_a_learner_with_enough_history(
     learner: ChatLearner,
 ) -> None:

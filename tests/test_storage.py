@@ -17,9 +17,9 @@ from sqlmodel import SQLModel, select
 
 from core.content import Course
 from core.dialogue.model import Snapshot
-from core.learner import ActivityRecord, ConceptProgress, LearningStats, Profile
 from core.dialogue.states import State
 from core.events import InboundEvent
+from core.learner import ActivityRecord, ConceptProgress, LearningStats, Profile
 from core.mastery import MasteryState
 from core.motivation import MotivationState
 from core.ports import Address

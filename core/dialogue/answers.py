@@ -105,7 +105,10 @@ def handle_quiz(turn: Turn, event: InboundEvent) -> Transition | None:
         and event.ref != item.id
     ):
         return turn.stay(Text(t("quiz_closed")), *reprompt(turn))
-    if item.has_options:
+    skipped = event.kind is EventKind.TEXT and normalize(event.text) in SKIP_WORDS
+    if skipped:  # "skip" or "I don't know": shown the answer, and due again soon
+        correct, response = False, ""
+    elif item.has_options:
         chosen = option_index(item, event)
         if chosen is None:
             return None
@@ -115,11 +118,8 @@ def handle_quiz(turn: Turn, event: InboundEvent) -> Transition | None:
         if event.kind is not EventKind.TEXT or looks_like_question(event.text):
             return None
         response = event.text.strip()
-        if normalize(response) in SKIP_WORDS:
-            correct = False
-        else:
-            correct = item.is_correct_text(response)
-    key = "quiz_right" if correct else "quiz_wrong"
+        correct = item.is_correct_text(response)
+    key = "quiz_skipped" if skipped else "quiz_right" if correct else "quiz_wrong"
     feedback = Text(t(key, answer=item.correct_answer, explanation=item.explanation))
     record = ActivityRecord(
         "quiz",
