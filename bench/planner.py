@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.content_loader import load_course
-from core.learner import ActivityRecord, ConceptProgress, DueReview
 from core.events import InboundEvent
+from core.learner import ActivityRecord, ConceptProgress, DueReview
 from core.mastery import MasteryState
 from core.planner import PlannerInput, plan_session
 from core.replies import Reply
