@@ -69,6 +69,7 @@ def start_pau(
     port: int, database_url: str, fake: FakeBotApi, lifted: bool, workdir: Path
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": database_url, "PAU_LOG_LEVEL": "WARNING",
+           "PAU_SECRET_KEY": "bench-secret-key-0123456789abcdef",
            "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
            "TELEGRAM_API_BASE_URL": fake.base_url,
            "TELEGRAM_PER_CHAT_RATE": "1000" if lifted else "1",

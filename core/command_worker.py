@@ -118,8 +118,10 @@ class CommandWorker:
             log.warning("command %s (%s) failed: %s", command.id, command.kind, error)
             outcome = f"{type(error).__name__}: {error}"
         finally:
-            # A thread cannot be stopped: its slot stays taken until it really ends.
-            work.add_done_callback(lambda done: self._release(command.kind, done))
+            if work.done():
+                self._release(command.kind, work)
+            else:  # timed out: a thread cannot be stopped, so its slot stays taken until it ends
+                work.add_done_callback(lambda done: self._release(command.kind, done))
         try:
             await asyncio.to_thread(self._settle, command, policy, outcome)
         except Exception:  # the lease runs out and the command is tried again

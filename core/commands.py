@@ -50,7 +50,8 @@ class CommandPolicy:
 
 
 POLICIES: Mapping[CommandKind, CommandPolicy] = {
-    CommandKind.GRADE_EXPLANATION: CommandPolicy(timeout_seconds=30, max_attempts=3, concurrency=2),
+    # The offline grader is CPU work: one at a time leaves the other core to the webhooks.
+    CommandKind.GRADE_EXPLANATION: CommandPolicy(timeout_seconds=30, max_attempts=3, concurrency=1),
     CommandKind.RENDER_CHART: CommandPolicy(timeout_seconds=15, max_attempts=2, concurrency=2),
     CommandKind.EXPORT_DATA: CommandPolicy(timeout_seconds=60, max_attempts=3, concurrency=1),
 }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,10 +47,29 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# SQLite has one writer at a time, and a writer that finds the database locked sleeps and retries
+# (1, 2, 5 ... 100 ms): under a steady stream of short transactions it can wait for seconds while
+# others slip in between its naps. The threads of one process therefore queue for the write lock
+# here instead, and are woken the moment it is free. (Several processes on one SQLite file still
+# fall back on SQLite's own waiting; scale-out is PostgreSQL's job.)
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_sqlite_writers_guard = threading.Lock()
+
+
+def _writer_turn(engine: Engine) -> AbstractContextManager[Any]:
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _sqlite_writers_guard:
+        lock = _sqlite_writers.get(engine)
+        if lock is None:
+            lock = _sqlite_writers[engine] = threading.RLock()
+    return lock
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: commits on success, rolls back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+    with _writer_turn(engine), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

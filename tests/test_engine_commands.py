@@ -207,7 +207,8 @@ def test_at_most_the_cap_of_one_kind_runs_at_once(
 ) -> None:
     pau = make_pau(fresh_sqlite(tmp_path / "cap.db"), demo_course, clock)
     gate = Gate()
-    use_worker(pau, grade_explanation=gate)
+    two_at_once = CommandPolicy(timeout_seconds=30, max_attempts=3, concurrency=2)
+    use_worker(pau, grade_explanation=gate, policies={"grade_explanation": two_at_once})
     learners = [ChatLearner(pau, f"l{n}", clock) for n in range(5)]
     for learner in learners:
         learner.onboard()
@@ -226,7 +227,7 @@ def test_at_most_the_cap_of_one_kind_runs_at_once(
         await pau.commands.run_until_idle()
         return running
 
-    assert asyncio.run(run()) == POLICIES[CommandKind.GRADE_EXPLANATION].concurrency == 2
+    assert asyncio.run(run()) == 2
     assert gate.started == 5
     pau.close()
 

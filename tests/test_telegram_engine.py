@@ -84,8 +84,8 @@ async def test_a_new_learners_webhook_does_not_wait_for_twenty_gradings(
         telegram_pau.process_pending()
 
     await asyncio.to_thread(twenty_learners_explain)
-    await telegram_pau.commands.start_due()  # two graders busy, eighteen explanations queued
-    await until_started(gate, 2)
+    await telegram_pau.commands.start_due()  # the grader is busy, nineteen explanations queued
+    await until_started(gate, 1)
 
     newcomer = TelegramLearner(client, telegram_pau, fake, user_id=424242)
     started = time.monotonic()
@@ -94,7 +94,7 @@ async def test_a_new_learners_webhook_does_not_wait_for_twenty_gradings(
     assert response.status_code == 200 and acknowledged_in < 1.0
     await telegram_pau.work_once()  # and the newcomer is answered while grading still waits
     assert any("I'm PAU" in text for text in fake.sent_texts(424242))
-    assert not gate.open.is_set() and gate.started == 2
+    assert not gate.open.is_set() and gate.started == 1
 
     gate.open.set()
     await telegram_pau.drain()

@@ -61,6 +61,7 @@ class Pau:
 
     content_revisions: dict[str, int] = field(default_factory=dict)
     wake: Callable[[], None] | None = None  # run the work job now (set by the scheduler)
+    _results_in: bool = False
 
     def __post_init__(self) -> None:
         self.world = World(courses=self.load_courses())
@@ -71,6 +72,7 @@ class Pau:
         self.commands.on_result = self._result_stored
 
     def _result_stored(self) -> None:
+        self._results_in = True  # a tick running now goes round once more
         if self.wake is not None:
             self.wake()
 
@@ -177,14 +179,19 @@ class Pau:
         log.info("housekeeping: %s inbound and %s outbound messages purged", *purged)
         return purged
 
-    async def work_once(self) -> int:
+    async def work_once(self, max_rounds: int = 20) -> int:
         """One tick: process due events, start due commands (they finish in the background),
-        deliver the outbox."""
-        try:
-            handled = await asyncio.to_thread(self.process_pending)
-            await self.commands.start_due()
-        finally:
-            await self.dispatcher.deliver_due()  # replies already written go out regardless
+        deliver the outbox; again at once while commands' results keep coming in."""
+        handled = 0
+        for _ in range(max_rounds):
+            self._results_in = False
+            try:
+                handled += await asyncio.to_thread(self.process_pending)
+                await self.commands.start_due()
+            finally:
+                await self.dispatcher.deliver_due()  # replies already written go out regardless
+            if not self._results_in:
+                break
         return handled
 
     async def drain(self) -> None:
