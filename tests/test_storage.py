@@ -15,15 +15,17 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
+from core.commands import Command, CommandKind, Timer
 from core.content import Course
 from core.dialogue.model import Snapshot
 from core.dialogue.states import State
-from core.events import InboundEvent
+from core.events import EventKind, InboundEvent
 from core.learner import ActivityRecord, ConceptProgress, LearningStats, Profile
 from core.mastery import MasteryState
 from core.motivation import MotivationState
 from core.ports import Address
 from core.replies import Choices, Option, Text
+from storage.commands import SqlCommandQueue
 from storage.content_repo import import_course, load_courses
 from storage.db import make_engine, transaction
 from storage.learner_store import SqlLearnerStore, ingest, learners_with_pending
@@ -195,6 +197,57 @@ class TestRepositories:
             SqlOutbox(session).mark_failed(goodbye, "403 blocked")
         with engine.connect() as connection:
             assert connection.execute(sa.text("SELECT count(*) FROM outbox")).scalar() == 0
+
+    def test_a_command_is_claimed_by_one_worker_and_its_result_stored_once(
+        self, engine: Engine, clock: FixedClock
+    ) -> None:
+        _ingest(engine, clock, "m-1")
+        with transaction(engine) as session:
+            [learner_id] = learners_with_pending(session, now=clock())
+            SqlLearnerStore(session).add_command(
+                learner_id, Command(CommandKind.RENDER_CHART, {"title": "t"}, ref="r"), clock()
+            )
+        with transaction(engine) as session:
+            [first] = SqlCommandQueue(session).claim(CommandKind.RENDER_CHART, clock(), 5, 60)
+        with transaction(engine) as session:  # leased: another worker gets nothing
+            assert SqlCommandQueue(session).claim(CommandKind.RENDER_CHART, clock(), 5, 60) == []
+        clock.advance(seconds=61)
+        with transaction(engine) as session:  # the lease ran out: taken again
+            [second] = SqlCommandQueue(session).claim(CommandKind.RENDER_CHART, clock(), 5, 60)
+        result = InboundEvent.result(EventKind.CHART_READY, "r", png="", caption="")
+        with transaction(engine) as session:
+            assert SqlCommandQueue(session).finish(second, result, clock()) is True
+        with transaction(engine) as session:
+            assert SqlCommandQueue(session).finish(first, result, clock()) is False
+        with transaction(engine) as session:
+            store = SqlLearnerStore(session)
+            assert store.next_pending(learner_id, clock()).event.kind is EventKind.TEXT  # type: ignore[union-attr]
+            store.mark_processed(store.next_pending(learner_id, clock()).id, clock())  # type: ignore[union-attr]
+            pending = store.next_pending(learner_id, clock())
+            assert pending is not None and pending.event.kind is EventKind.CHART_READY
+            store.mark_processed(pending.id, clock())
+            assert store.next_pending(learner_id, clock()) is None  # one result, not two
+
+    def test_a_timer_waits_until_its_time(self, engine: Engine, clock: FixedClock) -> None:
+        _ingest(engine, clock, "m-1")
+        with transaction(engine) as session:
+            [learner_id] = learners_with_pending(session, now=clock())
+            store = SqlLearnerStore(session)
+            store.mark_processed(store.next_pending(learner_id, clock()).id, clock())  # type: ignore[union-attr]
+            store.add_timer(learner_id, Timer("still_there", clock() + timedelta(minutes=15), "r"),
+                            "timer:1:0", clock())  # fmt: skip
+        with transaction(engine) as session:
+            assert learners_with_pending(session, now=clock()) == []
+            assert learners_with_pending(session, now=clock() + timedelta(minutes=15)) == [
+                learner_id
+            ]
+            pending = SqlLearnerStore(session).next_pending(
+                learner_id, clock() + timedelta(minutes=16)
+            )
+            assert pending is not None and pending.event.data == {"name": "still_there"}
+            assert pending.at == clock() + timedelta(
+                minutes=15
+            )  # the step's moment: when it fell due
 
     def test_content_import_is_idempotent_and_keeps_progress(
         self, engine: Engine, clock: FixedClock, demo_course: Course
