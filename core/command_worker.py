@@ -87,9 +87,10 @@ class CommandWorker:
         returns how many commands ran (those already running included)."""
         total = len(self._tasks)
         while True:
+            were_running = bool(self._tasks)  # may finish while start_due waits: look again
             started = await self.start_due()
             total += started
-            if not started and not self._tasks:
+            if not started and not were_running and not self._tasks:
                 return total
             if self._tasks:
                 await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)

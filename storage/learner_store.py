@@ -202,39 +202,36 @@ class SqlLearnerStore:
         ).first()
         if learner is None:  # deleted while its events waited
             return None
-        row = self._head(learner_id, now)
-        if row is not None and row.sequence is not None:
-            row = self.session.exec(
-                select(InboundMessage)
-                .where(
-                    InboundMessage.learner_id == learner_id,
-                    InboundMessage.channel == row.channel,
-                    col(InboundMessage.sequence).is_not(None),
-                    _due(now),
-                )
-                .order_by(col(InboundMessage.sequence), col(InboundMessage.id))
-                .limit(1)
-            ).first()
+        head = self.head_of_queue(learner_id, now)
+        row = self.session.get(InboundMessage, head[0]) if head else None
         if row is None or row.id is None:
             return None
         return PendingEvent(row.id, InboundEvent.from_dict(row.payload), from_db(row.available_at))
 
-    def _head(self, learner_id: int, now: datetime) -> InboundMessage | None:
-        return self.session.exec(
-            select(InboundMessage)
-            .where(InboundMessage.learner_id == learner_id, _due(now))
-            .order_by(col(InboundMessage.available_at), col(InboundMessage.id))
-            .limit(1)
-        ).first()
-
     def head_of_queue(self, learner_id: int, now: datetime) -> tuple[int, int] | None:
-        row = self.session.execute(
-            sa.select(InboundMessage.id, InboundMessage.attempts)  # type: ignore[call-overload]
-            .where(col(InboundMessage.learner_id) == learner_id, _due(now))
+        """(id, failed attempts) of the event next in line, found without reading its payload,
+        so an event that cannot be parsed can still be counted and set aside."""
+        columns = (InboundMessage.id, InboundMessage.attempts, InboundMessage.sequence,
+                   InboundMessage.channel)  # fmt: skip
+        mine = sa.and_(col(InboundMessage.learner_id) == learner_id, _due(now))
+        head = self.session.execute(
+            sa.select(*columns)  # type: ignore[call-overload]
+            .where(mine)
             .order_by(col(InboundMessage.available_at), col(InboundMessage.id))
             .limit(1)
         ).first()
-        return (int(row[0]), int(row[1])) if row else None
+        if head is not None and head.sequence is not None:
+            head = self.session.execute(
+                sa.select(*columns)  # type: ignore[call-overload]
+                .where(
+                    mine,
+                    col(InboundMessage.channel) == head.channel,
+                    col(InboundMessage.sequence).is_not(None),
+                )
+                .order_by(col(InboundMessage.sequence), col(InboundMessage.id))
+                .limit(1)
+            ).first()
+        return (int(head.id), int(head.attempts)) if head is not None else None
 
     def note_failure(
         self, inbound_id: int, learner_id: int, error: str, retry_at: datetime
