@@ -8,6 +8,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -402,3 +403,18 @@ def test_pau_serve_says_what_to_set_instead_of_starting(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 2
     assert "PAU_SECRET_KEY is unset or a default" in result.stderr
+
+
+def test_a_grade_for_an_activity_a_course_update_removed_is_dropped_quietly(
+    memo: Any, demo_course: Course
+) -> None:
+    from tests.test_commands import reach
+
+    reach(memo, State.EXPLAIN_GRADING)
+    concept = memo.snapshot.data["plan"][memo.snapshot.data["index"]]["concept"]
+    trimmed = replace(
+        demo_course, concepts=tuple(c for c in demo_course.concepts if c.id != concept)
+    )
+    memo.world = replace(memo.world, courses={demo_course.slug: trimmed})
+    assert memo.perform_commands() == []  # no feedback for an activity that no longer exists
+    memo.transcript([("hello", ["changed in a course update", "What would you like to do?"])])

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.dialogue import answers, keywords
+from core.dialogue import answers, keywords, session
 from core.dialogue.model import Transition, Turn
 from core.dialogue.session import activity_ref
 from core.dialogue.states import ACTIVITIES, State
@@ -28,7 +28,12 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
     snapshot = turn.snapshot
     if not snapshot.profile.consented:  # the learner erased everything meanwhile: nothing to do
         return turn.stay()
-    current = activity_ref(turn) == event.ref and snapshot.state in ACTIVITIES
+    # still on the activity the result belongs to (and a course update has not removed it)
+    current = (
+        activity_ref(turn) == event.ref
+        and snapshot.state in ACTIVITIES
+        and session.current(turn) is not None
+    )
     if event.kind is EventKind.GRADED:
         if current and snapshot.state is State.EXPLAIN_GRADING:
             return answers.explain_feedback(turn, event.data)
