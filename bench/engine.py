@@ -214,7 +214,12 @@ def baseline_rate(engine: sa.Engine, count: int, commits: int = 2) -> float:
             connection.execute(
                 inbound.update().where(inbound.c.id == inbound_id).values(processed=True)
             )
+            unit.commit()
     elapsed = time.perf_counter() - started
+    with engine.connect() as connection:  # and it was all really written
+        assert (
+            connection.execute(sa.select(sa.func.count()).select_from(outbox)).scalar() == 2 * count
+        )
     metadata.drop_all(engine)
     return count / elapsed
 
