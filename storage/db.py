@@ -15,17 +15,23 @@ from sqlmodel import Session
 
 
 def make_engine(url: str) -> Engine:
+    """An engine whose errors never carry bound parameters (learner text, names, chat ids)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        options: dict[str, Any] = {
+            "connect_args": {"check_same_thread": False, "timeout": 30},
+            "hide_parameters": True,
+        }
         if url in ("sqlite://", "sqlite:///:memory:"):
             # one shared connection, or every connection would see its own empty database
             options["poolclass"] = sa.pool.StaticPool
         engine = sa.create_engine(url, **options)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

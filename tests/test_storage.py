@@ -345,3 +345,17 @@ def test_old_messages_are_purged_after_the_retention_period(pau: Pau, clock: Fix
                                     {"c": clock() - timedelta(days=30)}).scalar()  # fmt: skip
     assert (inbound, outbox) == (2, 0)  # "progress" and its chart_ready result are recent
     assert "📊" in ada.say("progress")  # the learner's progress is not chat history
+
+
+def test_storage_errors_hide_bound_parameters(engine: Engine, clock: FixedClock) -> None:
+    """SQLAlchemy's error text leaves out the values bound to a failing statement. (PostgreSQL's
+    own DETAIL line can still quote a failing row: the log work of issue 8 handles that.)"""
+    with pytest.raises(sa.exc.IntegrityError) as caught, transaction(engine) as session:
+        session.execute(
+            sa.text(
+                "INSERT INTO learner (id, channel, external_id, created_at) VALUES (1, :c, :e, :t)"
+            ),
+            [{"c": "test", "e": "secret-chat-4711", "t": clock()}] * 2,
+        )
+    assert "[SQL parameters hidden due to hide_parameters=True]" in str(caught.value)
+    assert "'secret-chat-4711'" not in str(caught.value)  # not as a bound parameter

@@ -54,7 +54,7 @@ async def telegram_webhook(request: Request, background: BackgroundTasks) -> JSO
         return _error(413, "update too large")
     try:
         inbound = parse_update(json.loads(body), pau.telegram.bot)
-    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # JSONDecodeError too
         return _error(400, f"malformed update: {str(error)[:100]}")
     if inbound is None:
         return JSONResponse({"ok": True, "ignored": True})
