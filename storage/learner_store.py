@@ -120,11 +120,10 @@ def ingest(
     )
     inbound_id = _insert_ignoring_conflicts(session, INBOUND_TABLE, new.model_dump(exclude={"id"}))
     if inbound_id is not None:
-        session.execute(
-            sa.update(Learner)
-            .where(col(Learner.id) == learner_id)
-            .values(last_inbound_at=to_db(received_at))
-        )
+        seen: dict[str, Any] = {"last_inbound_at": to_db(received_at)}
+        if event.kind is not EventKind.STATUS:
+            seen["unreachable"] = False  # who writes to us can be written to
+        session.execute(sa.update(Learner).where(col(Learner.id) == learner_id).values(**seen))
     return Ingested(learner_id, inbound_id)
 
 
