@@ -2,10 +2,11 @@
 
 One real `pau serve` (SQLite, the embedded default) behind the loopback fake Bot API. Twenty-one
 Telegram learners are brought to an explain-back (one of them explains first, so the grader's model
-is loaded before anything is timed). Then, at the same moment, the twenty send their explanations
-and new learners send /start (LOAD updates, CONCURRENCY at a time): the figures are p50/p99 of those
-/start requests' time to 200, next to the same load on the same server with nothing being graded
-(the baseline, measured in the same run), and how long until all twenty feedbacks were sent.
+is loaded before anything is timed). Then wrk sends new learners' /start for DURATION seconds
+(CONCURRENCY connections, every request a new learner and update id), and 0.3 s in, the twenty
+send their explanations: the figures are wrk's p50/p99 time to 200, next to the same wrk load on
+the same server with nothing being graded (the baseline, measured in the same run), and how long
+until all twenty feedbacks were sent. Needs Debian's `wrk`.
 
 `--code PATH` runs the server from another source tree, e.g. the release before commands:
 
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,23 +112,63 @@ async def post(client: httpx.AsyncClient, payload: dict[str, Any]) -> float:
     return time.perf_counter() - started
 
 
-async def newcomers(client: httpx.AsyncClient, updates: Updates, first_user: int, count: int,
-                    concurrency: int) -> list[float]:  # fmt: skip
-    payloads = [updates.make("command_start", first_user + n, text="/start") for n in range(count)]
-    latencies: list[float] = []
+WRK_SCRIPT = """
+local template = [[TEMPLATE]]
+local base = 0
+local counter = 0
+function setup(thread)
+  thread:set("offset", thread_number)
+  thread_number = (thread_number or 0) + 1
+end
+function init(args)
+  base = tonumber(args[1]) + (offset or 0) * 1000000
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["X-Telegram-Bot-Api-Secret-Token"] = "SECRET"
+end
+function request()
+  counter = counter + 1
+  local body = template:gsub("987654321987", tostring(base + counter))
+  body = body:gsub("123456789123", tostring(base + counter))
+  return wrk.format(nil, "/webhooks/telegram", nil, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format('{"p50": %f, "p99": %f, "max": %f, "requests": %d, "non2xx": %d}\\n',
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+    summary.requests, summary.errors.status))
+end
+"""
 
-    async def worker() -> None:
-        while payloads:
-            latencies.append(await post(client, payloads.pop()))
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies
+def wrk_script(workdir: Path) -> Path:
+    """A wrk script whose every request is a /start from a new learner, with a new update id."""
+    template = json.dumps(update_payload("command_start", update_id=123456789123,
+                                         user_id=987654321987, text="/start"))  # fmt: skip
+    script = workdir / "newcomers.lua"
+    script.write_text(WRK_SCRIPT.replace("TEMPLATE", template).replace("SECRET", SECRET))
+    return script
 
 
-async def run(port: int, fake: FakeBotApi, load: int, concurrency: int) -> dict[str, Any]:
+async def newcomers(
+    port: int, script: Path, base: int, seconds: int, connections: int
+) -> dict[str, Any]:
+    """wrk's figures (ms) for new learners' /start, `connections` at a time for `seconds`."""
+    wrk = await asyncio.create_subprocess_exec(
+        "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(script),
+        f"http://127.0.0.1:{port}", "--", str(base), stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    output, _ = await wrk.communicate()
+    figures: dict[str, Any] = json.loads(output.decode().strip().splitlines()[-1])
+    assert figures["non2xx"] == 0, figures
+    return figures
+
+
+async def run(
+    port: int, fake: FakeBotApi, script: Path, seconds: int, connections: int
+) -> dict[str, Any]:
     updates = Updates()
     learners = [7_000_000 + n for n in range(21)]
-    limits = httpx.Limits(max_connections=concurrency + 25)
+    limits = httpx.Limits(max_connections=25)
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
     ) as client:
@@ -141,22 +182,21 @@ async def run(port: int, fake: FakeBotApi, load: int, concurrency: int) -> dict[
         await post(client, updates.make("message_text", learners[0], text=warm_up))
         fake.wait_for(lambda calls: got_feedback(calls, learners[0]), timeout=120)
 
-        idle = await newcomers(client, updates, 8_000_000, load, concurrency)  # the baseline
+        idle = await newcomers(port, script, 10_000_000, seconds, connections)  # the baseline
 
         graded = learners[1:]
+        load = asyncio.create_task(newcomers(port, script, 20_000_000, seconds, connections))
+        await asyncio.sleep(0.3)
         started = time.perf_counter()
-        explanations = [
+        explanation_latencies = await asyncio.gather(*(
             post(client, updates.make("message_text", user, text=text))
             for user, text in zip(graded, EXPLANATIONS, strict=True)
-        ]
-        results = await asyncio.gather(
-            newcomers(client, updates, 9_000_000, load, concurrency), *explanations
-        )
-        busy, explanation_latencies = results[0], list(results[1:])
+        ))  # fmt: skip
+        busy = await load
         await asyncio.to_thread(fake.wait_for, lambda calls: all(got_feedback(calls, u) for u in graded),
                                 timeout=300)  # fmt: skip
         all_graded = time.perf_counter() - started
-    return {"idle": idle, "busy": busy, "explanations": explanation_latencies,
+    return {"idle": idle, "busy": busy, "explanations": list(explanation_latencies),
             "all_graded": all_graded}  # fmt: skip
 
 
@@ -165,27 +205,30 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--code", type=Path, default=ROOT, help="the source tree to serve")
-    parser.add_argument("--load", type=int, default=200, help="new learners' /start updates")
-    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=4, help="seconds of wrk load")
+    parser.add_argument("--connections", type=int, default=10)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp())
     with FakeBotApi() as fake:
         server = start_server(args.code.resolve(), workdir, fake)
         try:
-            figures = asyncio.run(run(server.port, fake, args.load, args.concurrency))  # type: ignore[attr-defined]
+            script = wrk_script(workdir)
+            figures = asyncio.run(run(server.port, fake, script, args.duration, args.connections))  # type: ignore[attr-defined]
         finally:
             server.terminate()
             server.wait()
-    idle, busy = figures["idle"], figures["busy"]
-    print(f"code: {args.code}  ({args.load} new learners' /start, {args.concurrency} at a time)")
-    print(f"{'while':<36} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    for label, values in (("nothing is graded (baseline)", idle),
-                          ("20 explain-backs are graded", busy),
-                          ("  the 20 explain-back webhooks", figures["explanations"])):  # fmt: skip
-        print(f"{label:<36} {percentile(values, 0.5):>8.1f} {percentile(values, 0.99):>8.1f} "
-              f"{max(values) * 1000:>8.1f}")  # fmt: skip
-    print(f"p99 under grading / baseline p99: {percentile(busy, 0.99) / percentile(idle, 0.99):.2f}"
-          f"   median ratio: {statistics.median(busy) / statistics.median(idle):.2f}")  # fmt: skip
+    idle, busy, mine = figures["idle"], figures["busy"], figures["explanations"]
+    print(f"code: {args.code}  (wrk: new learners' /start, {args.connections} connections, "
+          f"{args.duration} s)")  # fmt: skip
+    print(f"{'while':<40} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    for label, run_figures in (("nothing is graded (baseline)", idle),
+                               ("20 explain-backs are graded", busy)):  # fmt: skip
+        print(f"{label:<40} {run_figures['requests']:>9} {run_figures['p50']:>8.1f} "
+              f"{run_figures['p99']:>8.1f} {run_figures['max']:>8.1f}")  # fmt: skip
+    print(f"{'  the 20 explain-back webhooks (httpx)':<40} {len(mine):>9} "
+          f"{percentile(mine, 0.5):>8.1f} {percentile(mine, 0.99):>8.1f} {max(mine) * 1000:>8.1f}")  # fmt: skip
+    print(f"p99 under grading / baseline p99: {busy['p99'] / idle['p99']:.2f}   "
+          f"p50 ratio: {busy['p50'] / idle['p50']:.2f}")  # fmt: skip
     print(f"all 20 feedbacks sent {figures['all_graded']:.2f} s after the explanations")
 
 
