@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from sqlmodel import select
 
-from core.events import EventKind, InboundEvent
-from core.replies import Choices, File, Reply
+from core.events import InboundEvent
+from core.replies import File, Reply
 from storage.db import transaction
 from storage.models import Conversation, Learner
-from tests.transcripts import Turn, describe, run_transcript
+from tests.transcripts import Talker
 from webhooks.container import Pau
 
 _ids = itertools.count(1)
@@ -28,7 +28,7 @@ class RecordingSender:
         self.sent.append((address, reply))
 
 
-class ChatLearner:
+class ChatLearner(Talker):
     """One learner on the 'test' channel. `say` returns the replies to that one message."""
 
     def __init__(self, pau: Pau, user_id: str, clock: Callable[[], object]) -> None:
@@ -66,44 +66,11 @@ class ChatLearner:
         """Everything this learner was sent so far."""
         return [r for a, r in self.sender.sent if a == self.user_id]
 
-    def say(self, text: str) -> str:
-        """Send text; tap a button instead when the text is a label of the last buttons."""
-        choice = self._choice_for(text)
-        event = (
-            InboundEvent(EventKind.CHOICE, choice_id=choice)
-            if choice
-            else InboundEvent.text_message(text)
-        )
-        return self.text_of(self.send_event(event))
-
-    def tap(self, choice_id: str) -> str:
-        return self.text_of(self.send_event(InboundEvent(EventKind.CHOICE, choice_id=choice_id)))
-
-    def _choice_for(self, text: str) -> str | None:
-        for reply in reversed(self.last_replies):
-            if isinstance(reply, Choices):
-                return next((o.id for o in reply.options if o.label == text), None)
-        return None
-
-    @staticmethod
-    def text_of(replies: Sequence[Reply]) -> str:
-        return "\n".join(describe(r) for r in replies)
-
-    def transcript(self, turns: Sequence[Turn]) -> None:
-        run_transcript(self, turns)
-
     def files(self) -> list[File]:
         return [r for r in self.last_replies if isinstance(r, File)]
 
-    def onboard(self, name: str = "Ada") -> str:
-        self.say("hi")
-        self.say("Yes, let's go")
-        self.say(name)
-        self.tap("course:science-of-learning")
-        self.tap("level:new")
-        self.tap("time:morning")
-        self.say("Berlin")
-        return self.say("Yes please")
+    def send_one(self, event: InboundEvent) -> list[Reply]:
+        return self.send_event(event)
 
 
 def state_of(pau: Pau, user_id: str = "learner-1") -> str | None:

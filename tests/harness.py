@@ -23,9 +23,9 @@ from core.dialogue.model import Snapshot, Transition
 from core.events import EventKind, InboundEvent
 from core.learner import ActivityRecord, DueReview
 from core.performers import CORE_PERFORMERS
-from core.replies import Choices, Reply, split_long_texts
+from core.replies import Reply, split_long_texts
 from core.review import ReviewCard, ReviewScheduler
-from tests.transcripts import Turn, describe, run_transcript
+from tests.transcripts import Talker
 
 
 def export_of(learner: MemoryLearner) -> Performer:
@@ -36,7 +36,7 @@ def export_of(learner: MemoryLearner) -> Performer:
     return perform
 
 
-class MemoryLearner:
+class MemoryLearner(Talker):
     """`say`/`tap`/`send` return this message's replies, after every command it caused (and
     their results) has been performed; `hold_commands=True` leaves them queued instead."""
 
@@ -72,40 +72,14 @@ class MemoryLearner:
         self.last_replies = replies
         return replies
 
-    def say(self, text: str) -> str:
-        choice = self._choice_for(text)
-        event = (
-            InboundEvent(EventKind.CHOICE, choice_id=choice)
-            if choice
-            else InboundEvent.text_message(text)
-        )
-        return self.text_of(self.send(event))
-
-    def tap(self, choice_id: str) -> str:
-        return self.text_of(self.send(InboundEvent(EventKind.CHOICE, choice_id=choice_id)))
-
     def wait(self) -> list[Reply]:
         """Nothing said: timers due by now fire, held work is done."""
         replies = self._fire_timers(self.clock()) + self.perform_commands()
         self.last_replies = replies
         return replies
 
-    def transcript(self, turns: Sequence[Turn]) -> None:
-        run_transcript(self, turns)
-
-    def onboard(self, name: str = "Ada") -> str:
-        self.say("hi")
-        self.say("Yes, let's go")
-        self.say(name)
-        self.tap("course:science-of-learning")
-        self.tap("level:new")
-        self.tap("time:morning")
-        self.say("Berlin")
-        return self.say("Yes please")
-
-    @staticmethod
-    def text_of(replies: Sequence[Reply]) -> str:
-        return "\n".join(describe(r) for r in replies)
+    def send_one(self, event: InboundEvent) -> list[Reply]:
+        return self.send(event)
 
     @property
     def state(self) -> State:
@@ -170,9 +144,3 @@ class MemoryLearner:
             )
             for card in self.scheduler.due(cards.values(), now)
         )
-
-    def _choice_for(self, text: str) -> str | None:
-        for reply in reversed(self.last_replies):
-            if isinstance(reply, Choices):
-                return next((o.id for o in reply.options if o.label == text), None)
-        return None

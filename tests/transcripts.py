@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 from bot.terminal import render
-from core.replies import Reply
+from core.events import EventKind, InboundEvent
+from core.replies import Choices, Reply
 
 
 def describe(reply: Reply, files_dir: Path = Path("/tmp")) -> str:
@@ -24,12 +24,6 @@ def describe(reply: Reply, files_dir: Path = Path("/tmp")) -> str:
 
 
 Turn = tuple[str, str | Sequence[str]]
-
-
-class Talks(Protocol):
-    last_replies: list[Reply]
-
-    def say(self, text: str) -> str: ...
 
 
 def check_replies(message: str, replies: Sequence[Reply], expected: str | Sequence[str]) -> None:
@@ -46,7 +40,54 @@ def check_replies(message: str, replies: Sequence[Reply], expected: str | Sequen
         )
 
 
-def run_transcript(learner: Talks, turns: Sequence[Turn]) -> None:
+def run_transcript(learner: Talker, turns: Sequence[Turn]) -> None:
     for message, expected in turns:
         learner.say(message)
         check_replies(message, learner.last_replies, expected)
+
+
+class Talker:
+    """What a test learner does, on top of `send_one` (one event in, that event's replies out):
+    type, tap, run a transcript, onboard. `tests/chat.py` sends through storage end to end,
+    `tests/harness.py` through the pure step in memory."""
+
+    last_replies: list[Reply]
+
+    def send_one(self, event: InboundEvent) -> list[Reply]:
+        raise NotImplementedError
+
+    def say(self, text: str) -> str:
+        """Send text; tap a button instead when the text is a label of the last buttons."""
+        choice = self._choice_for(text)
+        event = (
+            InboundEvent(EventKind.CHOICE, choice_id=choice)
+            if choice
+            else InboundEvent.text_message(text)
+        )
+        return self.text_of(self.send_one(event))
+
+    def tap(self, choice_id: str) -> str:
+        return self.text_of(self.send_one(InboundEvent(EventKind.CHOICE, choice_id=choice_id)))
+
+    def _choice_for(self, text: str) -> str | None:
+        for reply in reversed(self.last_replies):
+            if isinstance(reply, Choices):
+                return next((o.id for o in reply.options if o.label == text), None)
+        return None
+
+    @staticmethod
+    def text_of(replies: Sequence[Reply]) -> str:
+        return "\n".join(describe(r) for r in replies)
+
+    def transcript(self, turns: Sequence[Turn]) -> None:
+        run_transcript(self, turns)
+
+    def onboard(self, name: str = "Ada") -> str:
+        self.say("hi")
+        self.say("Yes, let's go")
+        self.say(name)
+        self.tap("course:science-of-learning")
+        self.tap("level:new")
+        self.tap("time:morning")
+        self.say("Berlin")
+        return self.say("Yes please")
