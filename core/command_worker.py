@@ -66,21 +66,19 @@ class CommandWorker:
 
     async def start_due(self) -> int:
         """Claim due commands up to each kind's free slots and start them; returns how many."""
-        started = 0
-        for kind in self.performers:
-            policy = self.policies[kind]
-            free = policy.concurrency - self._running[kind]
-            if free <= 0:
-                continue
-            lease = policy.timeout_seconds + LEASE_MARGIN_SECONDS
-            claimed = await asyncio.to_thread(self._claim, kind, free, lease)
-            for command in claimed:
-                self._running[kind] += 1
-                task = asyncio.create_task(self._run(command, policy))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-                started += 1
-        return started
+        free = {
+            kind: self.policies[kind].concurrency - self._running[kind] for kind in self.performers
+        }
+        free = {kind: slots for kind, slots in free.items() if slots > 0}
+        if not free:
+            return 0
+        claimed = await asyncio.to_thread(self._claim, free)  # one transaction for all kinds
+        for command in claimed:
+            self._running[command.kind] += 1
+            task = asyncio.create_task(self._run(command, self.policies[command.kind]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(claimed)
 
     async def run_until_idle(self) -> int:
         """Start and wait for everything due now, and what their retries make due (tests, CLI);
@@ -101,9 +99,16 @@ class CommandWorker:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._threads.shutdown(wait=False, cancel_futures=True)
 
-    def _claim(self, kind: CommandKind, limit: int, lease: float) -> list[PendingCommand]:
+    def _claim(self, free: Mapping[CommandKind, int]) -> list[PendingCommand]:
+        now = self.clock()
         with self.queue() as queue:
-            return queue.claim(kind, self.clock(), limit, lease)
+            return [
+                command
+                for kind, limit in free.items()
+                for command in queue.claim(
+                    kind, now, limit, self.policies[kind].timeout_seconds + LEASE_MARGIN_SECONDS
+                )
+            ]
 
     async def _run(self, command: PendingCommand, policy: CommandPolicy) -> None:
         loop = asyncio.get_running_loop()
