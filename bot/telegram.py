@@ -5,7 +5,8 @@ PAU's engine keeps the conversation; the library parses updates, talks to the Bo
 limits the overall rate. Errors map onto core.errors so the outbox knows what to retry:
 
     RetryAfter (429)              -> RetryableDelivery(retry_after)
-    NetworkError, TimedOut, 5xx   -> RetryableDelivery
+    TimedOut reading or writing   -> DeliveryOutcomeUnknown (the request may have arrived)
+    NetworkError, TimedOut, 5xx   -> RetryableDelivery (connect or pool: nothing went out)
     Forbidden (blocked, kicked)   -> LearnerUnreachable
     BadRequest, other 4xx         -> PermanentDelivery
 """
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from aiolimiter import AsyncLimiter
 from telegram import (
     BotCommand,
@@ -28,10 +30,23 @@ from telegram import (
     InputFile,
 )
 from telegram.constants import ChatAction, PollLimit, PollType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
 
-from core.errors import LearnerUnreachable, PermanentDelivery, RetryableDelivery
+from core.errors import (
+    DeliveryOutcomeUnknown,
+    LearnerUnreachable,
+    PermanentDelivery,
+    RetryableDelivery,
+)
 from core.replies import (
     Choices,
     File,
@@ -52,6 +67,14 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64  # bytes
+# Per-call timeouts, explicit: the Bot API usually answers in well under a second, but has slow
+# moments; twice python-telegram-bot's 5 s default for reading the answer. core/delivery.py's
+# 15 s deadline per reply is the last guard.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+WRITE_TIMEOUT = 10.0
+POOL_TIMEOUT = 5.0
+CONNECTIONS = 64  # more than the sends the dispatcher has in flight
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "poll_answer", "my_chat_member"]
 # The menu lists what the engine answers today; /mentor and /lang join with their issues.
 COMMANDS = {
@@ -105,9 +128,17 @@ def retry_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def request_went_out(error: TimedOut) -> bool:
+    """A read or write time-out: the Bot API may have the message. A connect or pool time-out:
+    nothing was sent."""
+    return not isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
 def classify(error: TelegramError) -> Exception:
     if isinstance(error, RetryAfter):
         return RetryableDelivery(f"429: {error}", retry_after=retry_seconds(error))
+    if isinstance(error, TimedOut) and request_went_out(error):
+        return DeliveryOutcomeUnknown(f"timed out: {type(error.__cause__).__name__}")
     if isinstance(error, Forbidden):
         return LearnerUnreachable(f"403: {error.message}")
     if isinstance(error, BadRequest):
@@ -247,15 +278,25 @@ class TelegramSender:
             log.debug("answerCallbackQuery failed: %s", error)
 
 
-def make_bot(token: str, base_url: str, overall_per_second: float = 30) -> ExtBot[Any]:
-    """The python-telegram-bot client: `base_url` in PTB's form (the token is appended), and
-    the library's limiter for the bot-wide ~30 messages a second (the outbox does the retries)."""
+def make_bot(
+    token: str, base_url: str, overall_per_second: float = 30, read_timeout: float = READ_TIMEOUT
+) -> ExtBot[Any]:
+    """The python-telegram-bot client: `base_url` in PTB's form (the token is appended), the
+    explicit timeouts above, and the library's limiter for the bot-wide ~30 messages a second
+    (the outbox does the retries)."""
     base = base_url.rstrip("/")
     file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file"
     limiter = AIORateLimiter(
         overall_max_rate=overall_per_second, overall_time_period=1, max_retries=0
     )
-    return ExtBot(token, base_url=base, base_file_url=file_base, rate_limiter=limiter)
+    request = HTTPXRequest(
+        connection_pool_size=CONNECTIONS, connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=read_timeout, write_timeout=WRITE_TIMEOUT, media_write_timeout=WRITE_TIMEOUT,
+        pool_timeout=POOL_TIMEOUT,
+    )  # fmt: skip
+    return ExtBot(
+        token, base_url=base, base_file_url=file_base, rate_limiter=limiter, request=request
+    )
 
 
 async def register_webhook(bot: ExtBot[Any], url: str, secret: str) -> None:

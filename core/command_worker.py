@@ -23,6 +23,7 @@ from typing import Any
 
 from core.commands import POLICIES, CommandKind, CommandPolicy
 from core.events import EventKind, InboundEvent
+from core.logs import failure
 from core.ports import Clock, CommandQueue, PendingCommand
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,9 @@ class CommandWorker:
         except TimeoutError:
             outcome = f"timed out after {policy.timeout_seconds:g} s"
         except Exception as error:  # the performer's own failure: counted as one try
-            log.warning("command %s (%s) failed: %s", command.id, command.kind, error)
-            outcome = f"{type(error).__name__}: {error}"
+            failure(log, "command", learner=command.learner_id, error=error,
+                    command=command.id, kind=command.kind.value)  # fmt: skip
+            outcome = f"{type(error).__name__}: {error}"  # kept in the row, never logged
         finally:
             if work.done():
                 self._release(command.kind, work)
@@ -130,8 +132,9 @@ class CommandWorker:
                 work.add_done_callback(lambda done: self._release(command.kind, done))
         try:
             await asyncio.to_thread(self._settle, command, policy, outcome)
-        except Exception:  # the lease runs out and the command is tried again
-            log.exception("command %s: could not store its outcome", command.id)
+        except Exception as error:  # the lease runs out and the command is tried again
+            failure(log, "storing a command's outcome", learner=command.learner_id, error=error,
+                    command=command.id)  # fmt: skip
             return
         if self.on_result is not None:
             self.on_result()
@@ -149,7 +152,9 @@ class CommandWorker:
             if isinstance(outcome, InboundEvent):
                 queue.finish(command, outcome, now)
             elif command.attempts + 1 >= policy.max_attempts:
-                log.error("command %s (%s) gave up: %s", command.id, command.kind, outcome)
+                log.error("command gave up learner=%s command=%s kind=%s tries=%s",
+                          command.learner_id, command.id, command.kind.value,
+                          policy.max_attempts)  # fmt: skip
                 failed = InboundEvent.result(
                     EventKind.COMMAND_FAILED, command.ref, command=command.kind, reason=outcome
                 )

@@ -5,6 +5,7 @@ PauError
 ├── ContentError            a course folder is invalid (carries file:line problems)
 └── DeliveryError           sending to a platform failed
     ├── RetryableDelivery   429, 5xx, network: try again later (retry_after in seconds)
+    │   └── DeliveryOutcomeUnknown   timed out after the request went out: it may have arrived
     └── PermanentDelivery   the platform refused for good (blocked, bad chat id)
         └── LearnerUnreachable   the learner blocked the bot: stop sending
 """
@@ -36,6 +37,11 @@ class RetryableDelivery(DeliveryError):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+class DeliveryOutcomeUnknown(RetryableDelivery):
+    """The request may have reached the platform (it timed out waiting for the answer): a
+    retry may deliver the message twice, so it waits longer and is counted."""
 
 
 class PermanentDelivery(DeliveryError):

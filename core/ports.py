@@ -99,6 +99,7 @@ class OutgoingMessage:
     reply: Reply
     attempts: int
     lease: datetime  # until when this worker holds it
+    outcome_unknown: bool = False  # the last try may have arrived (see DeliveryOutcomeUnknown)
 
 
 class Outbox(Protocol):
@@ -109,8 +110,9 @@ class Outbox(Protocol):
     ) -> list[OutgoingMessage]: ...
     def mark_sent(self, message: OutgoingMessage, now: datetime) -> None: ...
     def mark_retry(
-        self, message: OutgoingMessage, next_attempt_at: datetime, error: str
-    ) -> None: ...
+        self, message: OutgoingMessage, next_attempt_at: datetime, error: str,
+        *, outcome_unknown: bool = False,
+    ) -> None: ...  # fmt: skip
     def mark_failed(self, message: OutgoingMessage, error: str) -> None: ...
     def mark_unreachable(self, learner_id: int, error: str) -> None: ...
 

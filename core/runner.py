@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from core.dialogue import World, step
 from core.dialogue.model import Snapshot, Transition
+from core.logs import failure
 from core.ports import Clock, LearnerStore, Locks, PendingEvent, Transactions
 from core.replies import Text, split_long_texts
 
@@ -53,7 +54,7 @@ class Runner:
                 self._handle(store, learner_id, pending)
             return True
         except Exception as error:  # anything: a bug, bad data, a storage error
-            log.error("learner %s: event failed", learner_id, exc_info=error)
+            failure(log, "event", learner=learner_id, error=error, level=logging.ERROR)
             self._note_failure(learner_id, f"{type(error).__name__}: {error}")
             return False
 
@@ -79,13 +80,14 @@ class Runner:
                         inbound_id, learner_id, reason, now + timedelta(seconds=wait)
                     )
                     return
-                log.error("learner %s: event %s set aside after %s tries", learner_id,
+                log.error("event set aside learner=%s inbound=%s tries=%s", learner_id,
                           inbound_id, MAX_EVENT_ATTEMPTS)  # fmt: skip
                 store.mark_processed(inbound_id, now, error=f"set aside: {reason}"[:500])
                 apology = Text(self.world.catalog_for("en")("error_apology"))
                 store.enqueue(store.address(learner_id), learner_id, [apology], now)
-        except Exception:  # the database itself is failing: the event stays as it is
-            log.exception("learner %s: could not record the failure", learner_id)
+        except Exception as error:  # the database itself is failing: the event stays as it is
+            failure(log, "recording an event's failure", learner=learner_id, error=error,
+                    level=logging.ERROR)  # fmt: skip
 
 
 def commit(

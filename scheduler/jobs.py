@@ -18,7 +18,7 @@ HOUSEKEEPING_JOB = "purge-old-messages"
 
 def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOScheduler:
     """Every second (and at once on `wake`, and when a command's result is in): process stored
-    events, start due commands, deliver the outbox.
+    events, start due commands, hand new replies to delivery (which runs alongside).
     Every 30 s: pick up re-imported courses. Every hour: fit FSRS parameters for learners with
     enough new review history. Every 6 hours: purge chat messages past their retention."""
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -56,6 +56,7 @@ def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOSchedu
         coalesce=True,
     )
     scheduler.start()
+    pau.dispatcher.start()  # delivery runs in its own loop: a slow chat never holds the tick
     pau.wake = lambda: wake(scheduler)
     return scheduler
 

@@ -122,6 +122,9 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime
     lease_until: datetime | None = None
     last_error: str | None = Field(default=None, max_length=500)
+    # the last try timed out after the request went out: it may have arrived (a retry may
+    # duplicate it, and is counted)
+    outcome_unknown: bool = False
     created_at: datetime
     sent_at: datetime | None = None
 

@@ -71,7 +71,7 @@ class SqlOutbox:
                 claimed.append(
                     OutgoingMessage(
                         row.id, row.learner_id, Address(row.channel, row.address),
-                        reply_from_dict(row.payload), row.attempts, lease,
+                        reply_from_dict(row.payload), row.attempts, lease, row.outcome_unknown,
                     )
                 )  # fmt: skip
         return claimed
@@ -100,7 +100,10 @@ class SqlOutbox:
             )
         )
 
-    def mark_retry(self, message: OutgoingMessage, next_attempt_at: datetime, error: str) -> None:
+    def mark_retry(
+        self, message: OutgoingMessage, next_attempt_at: datetime, error: str,
+        *, outcome_unknown: bool = False,
+    ) -> None:  # fmt: skip
         self.session.execute(
             sa.update(OutboxMessage)
             .where(self._still_ours(message))
@@ -109,6 +112,7 @@ class SqlOutbox:
                 next_attempt_at=to_db(next_attempt_at),
                 lease_until=None,
                 last_error=error[:500],
+                outcome_unknown=outcome_unknown,
             )
         )
 

@@ -1,4 +1,4 @@
-"""The FastAPI app: platform webhooks, health and readiness."""
+"""The FastAPI app: platform webhooks, health, readiness and metrics."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from scheduler.jobs import start_scheduler
+from webhooks import metrics
 from webhooks.config import Settings, get_settings
 from webhooks.container import Pau, build
 from webhooks.telegram_webhook import router as telegram_router
@@ -38,6 +39,7 @@ def create_app(
         app.state.pau = pau  # usable without the lifespan too (in-process test clients)
 
     app.include_router(telegram_router)
+    metrics.expose(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     pau_base_url: str = "http://localhost:8000"
     pau_content_dir: str = "content"
     pau_log_level: str = "INFO"
+    pau_debug_logs: bool = False  # learner data (texts, ids) and tracebacks in the logs
     pau_desired_retention: float = Field(default=0.9, gt=0.5, lt=1.0)
     pau_message_retention_days: int = Field(default=30, ge=7)  # chat history kept this long
     telegram_bot_token: SecretStr | None = None
@@ -27,6 +28,7 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_per_chat_rate: float = Field(default=1.0, gt=0)  # messages a second to one chat
     telegram_overall_rate: float = Field(default=30.0, gt=0)  # messages a second for the bot
+    telegram_read_timeout: float = Field(default=10.0, gt=0)  # seconds to wait for an answer
     whatsapp_phone_id: str | None = None
     whatsapp_token: SecretStr | None = None
     whatsapp_app_secret: SecretStr | None = None

@@ -25,6 +25,7 @@ from core.delivery import Dispatcher
 from core.dialogue import World
 from core.errors import ConfigurationError
 from core.events import InboundEvent
+from core.logs import failure
 from core.performers import CORE_PERFORMERS
 from core.ports import Clock, Locks, Sender
 from core.review import MIN_REVIEWS_FOR_OPTIMISATION, fit_learner_parameters
@@ -42,6 +43,7 @@ from storage.models import Learner
 from storage.outbox import SqlOutbox
 from storage.privacy import export_learner
 from storage.review_cards import learners_due_for_refit, review_history, save_parameters
+from webhooks import metrics
 from webhooks.config import Settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,9 @@ class Pau:
     def __post_init__(self) -> None:
         self.world = World(courses=self.load_courses())
         self.runner = Runner(self._learner_store, self.world, self.clock, self.locks)
-        self.dispatcher = Dispatcher(self._outbox, self.senders, self.clock)
+        self.dispatcher = Dispatcher(
+            self._outbox, self.senders, self.clock, observe=metrics.count_delivery
+        )
         performers = {**CORE_PERFORMERS, CommandKind.EXPORT_DATA: self._export}
         self.commands = CommandWorker(self._command_queue, performers, self.clock)
         self.commands.on_result = self._result_stored
@@ -142,8 +146,9 @@ class Pau:
             for learner_id in learner_ids:
                 try:
                     handled_in_batch += self.runner.process_learner(learner_id)
-                except Exception:  # a lock time-out: the event stays pending
-                    log.exception("learner %s: processing failed; will try again", learner_id)
+                except Exception as error:  # a lock time-out: the event stays pending
+                    failure(log, "processing", learner=learner_id, error=error,
+                            next="tried again")  # fmt: skip
             handled += handled_in_batch
             # learners that failed are held back now; a full batch of them may hide others
             if handled_in_batch == 0 and len(learner_ids) < batch:
@@ -181,15 +186,19 @@ class Pau:
 
     async def work_once(self, max_rounds: int = 20) -> int:
         """One tick: process due events, start due commands (they finish in the background),
-        deliver the outbox; again at once while commands' results keep coming in."""
+        hand the outbox to delivery (its own loop when running, else sent here); again at once
+        while commands' results keep coming in."""
         handled = 0
         for _ in range(max_rounds):
             self._results_in = False
             try:
                 handled += await asyncio.to_thread(self.process_pending)
                 await self.commands.start_due()
-            finally:
-                await self.dispatcher.deliver_due()  # replies already written go out regardless
+            finally:  # replies already written go out regardless
+                if self.dispatcher.running:
+                    self.dispatcher.poke()
+                else:
+                    await self.dispatcher.deliver_due()
             if not self._results_in:
                 break
         return handled
@@ -221,8 +230,10 @@ class Pau:
         return checks
 
     async def stop_channels(self) -> None:
-        """Stop the background work of this process: running commands, then the channels."""
+        """Stop the background work of this process: running commands, delivery (sends in
+        flight get a moment to finish), then the channels."""
         await self.commands.close()
+        await self.dispatcher.close()
         if self.telegram is not None:
             await self.telegram.stop()
 
@@ -248,8 +259,9 @@ def add_telegram(pau: Pau) -> None:
 
     settings = pau.settings
     bot = make_bot(
-        token.get_secret_value(), settings.telegram_api_base_url, settings.telegram_overall_rate
-    )
+        token.get_secret_value(), settings.telegram_api_base_url, settings.telegram_overall_rate,
+        read_timeout=settings.telegram_read_timeout,
+    )  # fmt: skip
     pau.telegram = TelegramSender(bot, remember, pau.settings.telegram_per_chat_rate)
     pau.senders[TELEGRAM] = pau.telegram
 

@@ -14,14 +14,17 @@ from dataclasses import replace
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.telegram import CHANNEL
 from bot.telegram_updates import TelegramInbound, parse_update
 from core.events import EventKind
+from core.logs import failure
 from scheduler.jobs import wake
 from storage.channel_state import poll_item, set_reachable
 from storage.db import transaction
 from storage.learner_store import Ingested, ingest
+from webhooks import metrics
 from webhooks.container import Pau
 
 log = logging.getLogger(__name__)
@@ -55,13 +58,19 @@ async def telegram_webhook(request: Request, background: BackgroundTasks) -> JSO
     try:
         inbound = parse_update(json.loads(body), pau.telegram.bot)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:  # JSONDecodeError too
+        metrics.count_inbound(CHANNEL, "refused")
         return _error(400, f"malformed update: {str(error)[:100]}")
     if inbound is None:
         return JSONResponse({"ok": True, "ignored": True})
     if inbound.blocked is not None:  # (un)blocked: noted for a known learner, never a new one
         await run_in_threadpool(note_block, pau, inbound)
         return JSONResponse({"ok": True})
-    ingested = await run_in_threadpool(store, pau, inbound)
+    try:
+        ingested = await run_in_threadpool(store, pau, inbound)
+    except SQLAlchemyError as error:  # the database is away: Telegram delivers it again later
+        failure(log, "storing an update", error=error, channel=CHANNEL)
+        return _error(503, "storage unavailable, try again")
+    metrics.count_inbound(CHANNEL, "duplicate" if ingested.duplicate else "stored")
     if not ingested.duplicate:
         scheduler = getattr(request.app.state, "scheduler", None)
         if scheduler is not None:

@@ -15,8 +15,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from core.grading.grader import feedback, grade
+from core.logs import failure
 
 REQUIRED = ("question", "reference", "answer")
+
 log = logging.getLogger(__name__)
 
 
@@ -56,7 +58,7 @@ def grade_line(line: str) -> dict[str, Any]:
     try:
         result = grade(question=question, reference=reference, answer=answer, key_points=points)
     except Exception as error:  # one bad line must not end a batch of thousands
-        log.exception("grading failed")
+        failure(log, "grading a line", error=error)
         return {"error": f"grading failed: {type(error).__name__}: {error}"}
     return {
         "score": round(result.score, 3),
