@@ -20,7 +20,9 @@ entity offsets, which is stricter than ``len()`` for emoji. Texts are echoed as 
 ``parse_mode`` parsing, so no entities are returned.
 
 Tests steer it with ``fail_next`` (Telegram's error bodies: 429 with ``retry_after``, 403, 400, 5xx),
-``delay`` (a slow API) and check pacing with ``max_rate_per_chat`` / ``max_rate_overall``.
+``delay`` (a slow API), ``answer_late`` (delivered, but answered after the client gave up),
+``hang`` (one chat's calls never answered) and check pacing with ``max_rate_per_chat`` /
+``max_rate_overall``.
 ``update_payload`` loads the recorded Updates in tests/data/telegram/.
 """
 
@@ -191,6 +193,9 @@ class FakeBotApi:
             self._calls: list[Call] = []
             self._failures: list[_Failure] = []
             self._delays: dict[str, float] = {}
+            self._late: dict[str, tuple[float, int]] = {}  # method -> (seconds, every n-th)
+            self._late_seen: dict[str, int] = defaultdict(int)
+            self._hung: set[str] = set()
             self._message_ids: dict[str, int] = defaultdict(int)
             self._ids = itertools.count(1)
             self.webhook: dict[str, Any] = {"url": ""}
@@ -286,6 +291,19 @@ class FakeBotApi:
         with self._lock:
             self._delays[method] = seconds
 
+    def answer_late(self, method: str, seconds: float, *, every: int = 1) -> None:
+        """Carry out every ``every``-th call of ``method`` ("*": any) at once, as Telegram does,
+        but send the answer ``seconds`` later: past the client's read timeout, the client cannot
+        know the message arrived. 0 seconds to undo."""
+        with self._lock:
+            self._late[method] = (seconds, every)
+
+    def hang(self, chat_id: int | str, hung: bool = True) -> None:
+        """Calls to ``chat_id`` are neither carried out nor answered until ``hang(chat_id,
+        False)``, ``reset()`` or ``stop()`` (and are not recorded)."""
+        with self._lock:
+            (self._hung.add if hung else self._hung.discard)(str(chat_id))
+
     # -- recorded calls --------------------------------------------------------------------------
 
     @property
@@ -373,8 +391,13 @@ class FakeBotApi:
         except ValueError as error:
             status, body = 400, _bad_request(f"can't parse request: {error}").body
         else:
+            if str(params.get("chat_id")) in self._hung:
+                while str(params.get("chat_id")) in self._hung and not self._stopping.is_set():
+                    await asyncio.sleep(0.05)
+                return Response(status_code=504)
             await self._sleep(self._delays.get(method, self._delays.get("*", 0.0)))
             status, body = self._answer(request.path_params["token"], method, params)
+        late = self._late_answer(method)
         chat_id = params.get("chat_id")
         call = Call(
             method,
@@ -387,7 +410,17 @@ class FakeBotApi:
         with self._changed:
             self._calls.append(call)
             self._changed.notify_all()
+        await self._sleep(late)
         return Response(json.dumps(body), status_code=status, media_type="application/json")
+
+    def _late_answer(self, method: str) -> float:
+        with self._lock:
+            key = method if method in self._late else "*"
+            if key not in self._late:
+                return 0.0
+            seconds, every = self._late[key]
+            self._late_seen[key] += 1
+            return seconds if self._late_seen[key] % every == 0 else 0.0
 
     async def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
