@@ -47,6 +47,7 @@ from core.errors import (
     PermanentDelivery,
     RetryableDelivery,
 )
+from core.logs import debug_details, failure
 from core.replies import (
     Choices,
     File,
@@ -134,18 +135,39 @@ def request_went_out(error: TimedOut) -> bool:
     return not isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
+# Telegram's error descriptions as PAU logs and stores them: a known phrase is kept, anything
+# else is hidden, because a description may quote what was sent (PAU_DEBUG_LOGS shows it all).
+KNOWN_DESCRIPTIONS = (
+    "chat not found", "bot was blocked by the user", "user is deactivated", "bot was kicked",
+    "message is too long", "message text is empty", "can't parse entities", "not enough rights",
+    "have no rights to send a message", "wrong file identifier", "file is too big",
+    "button_data_invalid", "query is too old", "poll has already been closed",
+    "group chat was upgraded", "too many requests", "bad gateway", "internal server error",
+    "gateway timeout", "service unavailable", "unauthorized", "not found", "conflict",
+)  # fmt: skip
+
+
+def public_description(description: str) -> str:
+    if debug_details():
+        return description
+    lowered = description.lower()
+    known = [phrase for phrase in KNOWN_DESCRIPTIONS if phrase in lowered]
+    return known[0] if known else "(description hidden)"
+
+
 def classify(error: TelegramError) -> Exception:
     if isinstance(error, RetryAfter):
         return RetryableDelivery(f"429: {error}", retry_after=retry_seconds(error))
     if isinstance(error, TimedOut) and request_went_out(error):
         return DeliveryOutcomeUnknown(f"timed out: {type(error.__cause__).__name__}")
     if isinstance(error, Forbidden):
-        return LearnerUnreachable(f"403: {error.message}")
+        return LearnerUnreachable(f"403: {public_description(error.message)}")
     if isinstance(error, BadRequest):
-        return PermanentDelivery(f"400: {error.message}")
+        return PermanentDelivery(f"400: {public_description(error.message)}")
     if isinstance(error, NetworkError):
-        return RetryableDelivery(f"network: {error.message}")
-    return PermanentDelivery(f"{type(error).__name__}: {error}")
+        cause = f" ({type(error.__cause__).__name__})" if error.__cause__ is not None else ""
+        return RetryableDelivery(f"network: {public_description(error.message)}{cause}")
+    return PermanentDelivery(f"{type(error).__name__}: {public_description(error.message)}")
 
 
 PollSaver = Callable[[str, str, str], Awaitable[None]]  # (poll id, chat id, quiz item id)
@@ -226,7 +248,9 @@ class TelegramSender:
                 async with limiter:
                     await self.bot.send_message(chat_id, piece)
             except BadRequest as error:
-                refused.append(f"piece {number} of {len(pieces)}: {error.message}")
+                refused.append(
+                    f"piece {number} of {len(pieces)}: {public_description(error.message)}"
+                )
         if refused:
             raise PermanentDelivery("400: " + "; ".join(refused))
 
@@ -249,11 +273,8 @@ class TelegramSender:
             if message.poll is not None:
                 try:
                     await self.remember_poll(message.poll.id, chat_id, quiz.item_id)
-                except Exception:  # the poll is out: resending it would be worse than this
-                    log.exception(
-                        "could not remember poll %s; its answer will read as closed",
-                        message.poll.id,
-                    )
+                except Exception as error:  # the poll is out: resending it would be worse
+                    failure(log, "remembering a poll", error=error, next="answers read as closed")
             return
         # Too long for a native poll: the same choice as buttons; grading is the same.
         lines = [quiz.question, *(f"{chr(65 + i)}. {o}" for i, o in enumerate(quiz.options))]
@@ -268,14 +289,14 @@ class TelegramSender:
         try:
             await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
         except TelegramError as error:
-            log.debug("typing action failed: %s", error)
+            log.debug("typing action failed: %s", classify(error))
 
     async def answer_callback(self, callback_query_id: str) -> None:
         """Stop the button's spinner. Best effort: Telegram stops it by itself after a while."""
         try:
             await self.bot.answer_callback_query(callback_query_id)
         except TelegramError as error:
-            log.debug("answerCallbackQuery failed: %s", error)
+            log.debug("answerCallbackQuery failed: %s", classify(error))
 
 
 def make_bot(

@@ -203,6 +203,7 @@ class Dispatcher:
             failure(log, "send", error=error, **context, outcome="refused")
             return await asyncio.to_thread(self._fail, message, str(error))
         except RetryableDelivery as error:
+            failure(log, "send", error=error, level=logging.INFO, **context, outcome="retry")
             return await asyncio.to_thread(self._retry, message, str(error), error.retry_after)
         except Exception as error:  # a rendering bug or an unknown client error
             failure(log, "send", error=error, level=logging.ERROR, **context, outcome="unexpected")

@@ -463,17 +463,3 @@ async def test_a_block_after_delete_does_not_bring_the_learner_back(ada: Telegra
     assert await ada.send("my_chat_member_blocked") == []
     with ada.pau.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM learner")).scalar() == 0
-
-
-def test_logs_never_carry_the_bot_token() -> None:
-    import logging
-
-    from webhooks.cli import configure_logging
-
-    configure_logging("INFO")
-    assert (
-        logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
-    )  # its lines hold the token
-    configure_logging("DEBUG")
-    assert logging.getLogger("httpx").getEffectiveLevel() == logging.DEBUG
-    configure_logging("WARNING")

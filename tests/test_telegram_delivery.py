@@ -124,7 +124,9 @@ async def test_a_hanging_chat_does_not_delay_other_learners_or_the_work_loop(
         started = time.monotonic()
         await asyncio.wait_for(pau.work_once(), timeout=0.5)  # the tick does not wait for sends
         await fake.await_calls(
-            lambda calls: sum(1 for c in calls if c.chat_id == BOB and c.method == "sendMessage") >= 2,
+            lambda calls: (
+                sum(1 for c in calls if c.chat_id == BOB and c.method == "sendMessage") >= 2
+            ),
             timeout=3,
         )
         bob_waited = time.monotonic() - started
@@ -145,7 +147,7 @@ async def test_a_hanging_chat_does_not_delay_other_learners_or_the_work_loop(
 async def test_sends_to_different_learners_run_at_the_same_time(
     telegram_pau: Pau, fake: FakeBotApi
 ) -> None:
-    fake.delay("sendMessage", 0.3)  # a slow Bot API: one at a time would take 20 × 0.3 s
+    fake.delay("sendMessage", 0.3)  # a slow Bot API: one at a time would take 20 x 0.3 s
     learners = [LEARNER_ID + n for n in range(20)]
     for number, user_id in enumerate(learners):
         write(telegram_pau, user_id, "/start", number)

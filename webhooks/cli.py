@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import uuid
 from pathlib import Path
@@ -18,6 +17,7 @@ from storage.db import make_engine, transaction, utcnow
 from storage.migrate import upgrade
 from webhooks.config import get_settings
 from webhooks.container import build, check_settings
+from webhooks.logs import configure_logging, uvicorn_log_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     settings = get_settings()
-    configure_logging(settings.pau_log_level)
+    configure_logging(settings.pau_log_level, debug_logs=settings.pau_debug_logs)
     if args.command in ("serve", "worker", "chat"):
         try:
             check_settings(settings)
@@ -91,17 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def configure_logging(level: str) -> None:
-    """PAU's level for PAU; the HTTP client libraries stay at WARNING unless DEBUG is asked for,
-    because their request lines carry the Telegram bot token in the URL."""
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
-    for noisy in ("httpx", "httpcore", "telegram", "alembic"):
-        logging.getLogger(noisy).setLevel(quiet)
-
-
 def _safe_url(url: str) -> str:
     """The database URL without its password, for printing."""
     if "@" not in url:
@@ -115,7 +104,9 @@ def _serve(host: str, port: int, *, scheduler: bool) -> int:
 
     from webhooks.app import create_app
 
-    uvicorn.run(create_app(scheduler=scheduler), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(scheduler=scheduler), host=host, port=port, log_config=uvicorn_log_config()
+    )
     return 0
 
 
