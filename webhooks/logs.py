@@ -57,12 +57,13 @@ def configure_logging(
 
 
 def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's loggers through the root handler above (so its lines are redacted too)."""
+    """uvicorn's loggers through the root handler above, at PAU_LOG_LEVEL (so its lines are
+    redacted too; the access lines show at INFO)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "loggers": {
-            name: {"handlers": [], "propagate": True, "level": "INFO"}
+            name: {"handlers": [], "propagate": True}
             for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
         },
     }
