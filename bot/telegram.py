@@ -5,8 +5,9 @@ PAU's engine keeps the conversation; the library parses updates, talks to the Bo
 limits the overall rate. Errors map onto core.errors so the outbox knows what to retry:
 
     RetryAfter (429)              -> RetryableDelivery(retry_after)
-    TimedOut reading or writing   -> DeliveryOutcomeUnknown (the request may have arrived)
-    NetworkError, TimedOut, 5xx   -> RetryableDelivery (connect or pool: nothing went out)
+    TimedOut reading or writing,  -> DeliveryOutcomeUnknown (the request may have arrived)
+      connection dropped waiting
+    NetworkError, TimedOut, 5xx   -> RetryableDelivery (connect, pool: nothing went out)
     Forbidden (blocked, kicked)   -> LearnerUnreachable
     BadRequest, other 4xx         -> PermanentDelivery
 """
@@ -129,10 +130,13 @@ def retry_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def request_went_out(error: TimedOut) -> bool:
-    """A read or write time-out: the Bot API may have the message. A connect or pool time-out:
-    nothing was sent."""
-    return not isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+def outcome_unknown(error: NetworkError) -> bool:
+    """The request went out and no answer came back: a read or write time-out, or the
+    connection dropped while waiting. The Bot API may have the message. (A connect or pool
+    time-out, or a refused connection: nothing was sent.)"""
+    if isinstance(error, TimedOut):
+        return not isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+    return isinstance(error.__cause__, httpx.ReadError | httpx.RemoteProtocolError)
 
 
 # Telegram's error descriptions as PAU logs and stores them: a known phrase is kept, anything
@@ -158,8 +162,8 @@ def public_description(description: str) -> str:
 def classify(error: TelegramError) -> Exception:
     if isinstance(error, RetryAfter):
         return RetryableDelivery(f"429: {error}", retry_after=retry_seconds(error))
-    if isinstance(error, TimedOut) and request_went_out(error):
-        return DeliveryOutcomeUnknown(f"timed out: {type(error.__cause__).__name__}")
+    if isinstance(error, NetworkError) and outcome_unknown(error):
+        return DeliveryOutcomeUnknown(f"no answer: {type(error.__cause__).__name__}")
     if isinstance(error, Forbidden):
         return LearnerUnreachable(f"403: {public_description(error.message)}")
     if isinstance(error, BadRequest):

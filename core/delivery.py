@@ -3,7 +3,8 @@ bounded in time, retried with backoff, stopped when the learner blocked the bot.
 
 One slow or hanging chat holds one of `concurrency` slots for at most `send_deadline` seconds;
 the others go on. A send that times out after its request went out may have arrived: it is
-retried only after UNKNOWN_OUTCOME_DELAY_SECONDS, and counted (`outcome_unknown`, then
+retried only after UNKNOWN_OUTCOME_DELAY_SECONDS (the address's later replies wait
+behind it, in order), and counted (`outcome_unknown`, then
 `possible_duplicate` when the retry goes through).
 """
 
@@ -13,10 +14,12 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import Any, ParamSpec, TypeVar
 
 from core.errors import (
     DeliveryOutcomeUnknown,
@@ -39,9 +42,11 @@ SEND_DEADLINE_SECONDS = 15.0
 # Longer than a send can take, so a live worker's send is never taken over; after a crash
 # its messages go out again this many seconds later.
 LEASE_SECONDS = SEND_DEADLINE_SECONDS + 5.0
-UNKNOWN_OUTCOME_DELAY_SECONDS = 30.0
+UNKNOWN_OUTCOME_DELAY_SECONDS = 10.0
 IDLE_WAIT_SECONDS = 1.0  # the delivery loop looks for due messages at least this often
 
+P = ParamSpec("P")
+T = TypeVar("T")
 OutcomeObserver = Callable[[str, str], None]  # (channel, outcome): for the metrics
 
 
@@ -82,6 +87,10 @@ class Dispatcher:
         self.observe = observe
         self.outcomes: Counter[str] = Counter()  # since start, for tests and the benchmark
         self._in_flight: set[asyncio.Task[str]] = set()
+        # A send's outcome is written the moment the platform answers, on threads of its own
+        # (not behind the event processing in the default pool): the shorter that gap, the
+        # fewer replies a crash can leave sent but not marked, to be sent again.
+        self._recorder = ThreadPoolExecutor(2, thread_name_prefix="pau-delivery")
         self._due: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
 
@@ -127,6 +136,10 @@ class Dispatcher:
         for task in set(self._in_flight):
             task.cancel()
         await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    def shutdown(self) -> None:
+        """Release the recording threads (the process is done with this dispatcher)."""
+        self._recorder.shutdown(wait=True)
 
     # -- one round, waited for (pau chat, drain, tests) ------------------------------------------
 
@@ -197,30 +210,32 @@ class Dispatcher:
             return await self._retry_unknown(message, error)
         except LearnerUnreachable as error:
             failure(log, "send", error=error, **context, outcome="unreachable")
-            await asyncio.to_thread(self._settle_unreachable, message, str(error))
+            await self._record(self._settle_unreachable, message, str(error))
             return "unreachable"
         except PermanentDelivery as error:
             failure(log, "send", error=error, **context, outcome="refused")
-            return await asyncio.to_thread(self._fail, message, str(error))
+            return await self._record(self._fail, message, str(error))
         except RetryableDelivery as error:
             failure(log, "send", error=error, level=logging.INFO, **context, outcome="retry")
-            return await asyncio.to_thread(self._retry, message, str(error), error.retry_after)
+            return await self._record(self._retry, message, str(error), error.retry_after)
         except Exception as error:  # a rendering bug or an unknown client error
             failure(log, "send", error=error, level=logging.ERROR, **context, outcome="unexpected")
             reason = type(error).__name__
             if message.attempts + 1 >= MAX_UNEXPECTED_ATTEMPTS:  # a bug would only fail again
-                return await asyncio.to_thread(self._fail, message, reason)
-            return await asyncio.to_thread(self._retry, message, reason, None)
-        return await asyncio.to_thread(self._sent, message)
+                return await self._record(self._fail, message, reason)
+            return await self._record(self._retry, message, reason, None)
+        return await self._record(self._sent, message)
 
     async def _retry_unknown(self, message: OutgoingMessage, error: DeliveryOutcomeUnknown) -> str:
         failure(log, "send", error=error, learner=message.learner_id, message=message.id,
                 outcome="unknown")  # fmt: skip
         self._count(message, "outcome_unknown")
         delay = max(UNKNOWN_OUTCOME_DELAY_SECONDS, retry_delay(message.attempts, None))
-        return await asyncio.to_thread(
-            self._retry, message, str(error), delay, outcome_unknown=True
-        )
+        return await self._record(self._retry, message, str(error), delay, outcome_unknown=True)
+
+    async def _record(self, write: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._recorder, partial(write, *args, **kwargs))
 
     def _sent(self, message: OutgoingMessage) -> str:
         with self.outbox() as outbox:

@@ -56,26 +56,61 @@ def _configure_sqlite(engine: Engine) -> None:
 # SQLite has one writer at a time, and a writer that finds the database locked sleeps and retries
 # (1, 2, 5 ... 100 ms): under a steady stream of short transactions it can wait for seconds while
 # others slip in between its naps. The threads of one process therefore queue for the write lock
-# here instead, and are woken the moment it is free. (Several processes on one SQLite file still
-# fall back on SQLite's own waiting; scale-out is PostgreSQL's job.)
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+# here instead, and are woken the moment it is free; urgent writers (a sent reply's outcome, to
+# be recorded before a crash can make it go twice) go first. (Several processes on one SQLite
+# file still fall back on SQLite's own waiting; scale-out is PostgreSQL's job.)
+class WriterTurn:
+    """One process's queue for SQLite's write lock: reentrant, urgent writers first."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._depth = 0
+        self._urgent_waiting = 0
+
+    @contextmanager
+    def turn(self, *, urgent: bool = False) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._changed:
+            if self._owner != me:
+                self._urgent_waiting += urgent
+                try:
+                    self._changed.wait_for(
+                        lambda: self._owner is None and (urgent or self._urgent_waiting == 0)
+                    )
+                finally:
+                    self._urgent_waiting -= urgent
+                self._owner = me
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._owner = None
+                    self._changed.notify_all()
+
+
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, WriterTurn] = weakref.WeakKeyDictionary()
 _sqlite_writers_guard = threading.Lock()
 
 
-def _writer_turn(engine: Engine) -> AbstractContextManager[Any]:
+def _writer_turn(engine: Engine, urgent: bool) -> AbstractContextManager[Any]:
     if engine.dialect.name != "sqlite":
         return nullcontext()
     with _sqlite_writers_guard:
-        lock = _sqlite_writers.get(engine)
-        if lock is None:
-            lock = _sqlite_writers[engine] = threading.RLock()
-    return lock
+        writers = _sqlite_writers.get(engine)
+        if writers is None:
+            writers = _sqlite_writers[engine] = WriterTurn()
+    return writers.turn(urgent=urgent)
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commits on success, rolls back on any error."""
-    with _writer_turn(engine), Session(engine, expire_on_commit=False) as session:
+def transaction(engine: Engine, *, urgent: bool = False) -> Iterator[Session]:
+    """One unit of work: commits on success, rolls back on any error. `urgent`: short and
+    latency-critical (delivery), first in line for SQLite's write lock."""
+    with _writer_turn(engine, urgent), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

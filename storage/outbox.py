@@ -58,6 +58,8 @@ class SqlOutbox:
         lease = to_db(now + timedelta(seconds=lease_seconds))
         claimed = []
         for row in candidates:
+            # a lease that ran out unsettled: its worker died, perhaps after sending
+            abandoned = row.lease_until is not None
             result = self.session.execute(
                 sa.update(OutboxMessage)
                 .where(
@@ -71,7 +73,8 @@ class SqlOutbox:
                 claimed.append(
                     OutgoingMessage(
                         row.id, row.learner_id, Address(row.channel, row.address),
-                        reply_from_dict(row.payload), row.attempts, lease, row.outcome_unknown,
+                        reply_from_dict(row.payload), row.attempts, lease,
+                        row.outcome_unknown or abandoned,
                     )
                 )  # fmt: skip
         return claimed

@@ -52,11 +52,13 @@ def free_port() -> int:
 class Server:
     """`pau serve` in a child process, on one port across restarts."""
 
-    def __init__(self, database_url: str, fake: FakeBotApi, workdir: Path, **env: str) -> None:
+    def __init__(
+        self, database_url: str, fake: FakeBotApi, workdir: Path, *, code: Path = ROOT, **env: str
+    ) -> None:
         self.port = free_port()
-        self.workdir = workdir
+        self.workdir, self.code = workdir, code
         self.env = {
-            **os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url,
+            **os.environ, "PYTHONPATH": str(code), "DATABASE_URL": database_url,
             "PAU_LOG_LEVEL": "WARNING", "PAU_SECRET_KEY": "load-test-secret-key-0123456789",
             "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
             "TELEGRAM_API_BASE_URL": fake.base_url, "TELEGRAM_PER_CHAT_RATE": "1000",
@@ -65,8 +67,8 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.kills = 0
         cli = [sys.executable, "-m", "webhooks.cli"]
-        for command in (["db", "upgrade"], ["content", "import", str(ROOT / "content")]):
-            subprocess.run([*cli, *command], cwd=ROOT, env=self.env, check=True,
+        for command in (["db", "upgrade"], ["content", "import", str(code / "content")]):
+            subprocess.run([*cli, *command], cwd=code, env=self.env, check=True,
                            capture_output=True)  # fmt: skip
 
     @property
@@ -77,7 +79,7 @@ class Server:
         with (self.workdir / "server.log").open("ab") as log:  # the child keeps its own copy
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "webhooks.cli", "serve", "--port", str(self.port)],
-                cwd=self.workdir, env=self.env, stdout=log, stderr=log,
+                cwd=self.code, env=self.env, stdout=log, stderr=log,
             )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -187,18 +189,21 @@ class Load:
         return self._sends(user_id)[before].timestamp
 
 
-def settle(database_url: str, seconds: float = 120.0) -> int:
-    """Wait until every inbound update is processed and no reply is pending; what is left."""
+def settle(database_url: str, seconds: float = 120.0, excluding: list[str] | None = None) -> int:
+    """Wait until every inbound update is processed and no reply is pending (to any chat but
+    `excluding`); return what is left."""
     engine = make_engine(database_url)
+    others = sa.bindparam("excluding", expanding=True)
+    query = sa.text(
+        "SELECT (SELECT count(*) FROM inbound_message WHERE processed_at IS NULL)"
+        " + (SELECT count(*) FROM outbox WHERE status = 'pending' AND address NOT IN :excluding)"
+    ).bindparams(others)
     deadline = time.monotonic() + seconds
     left = -1
     try:
         while time.monotonic() < deadline:
             with engine.connect() as connection:
-                left = int(connection.execute(sa.text(
-                    "SELECT (SELECT count(*) FROM inbound_message WHERE processed_at IS NULL)"
-                    " + (SELECT count(*) FROM outbox WHERE status = 'pending')"
-                )).scalar_one())  # fmt: skip
+                left = int(connection.execute(query, {"excluding": excluding or [""]}).scalar_one())
             if left == 0:
                 return 0
             time.sleep(0.5)

@@ -89,6 +89,12 @@ async def a_bad_day(ada: TelegramLearner, monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(webhooks.telegram_webhook, "store", storage_down)
     assert (await ada.post("message_text", text=TEXT)).status_code == 503
+
+    def a_bug(*args: Any) -> Any:
+        raise KeyError(f"{TEXT} from {NAME}")
+
+    monkeypatch.setattr(webhooks.telegram_webhook, "store", a_bug)
+    assert (await ada.post("message_text", text=TEXT)).status_code == 500
     monkeypatch.undo()
     ada.pau.clock.advance(seconds=5)  # type: ignore[attr-defined]
     await ada.pau.drain()  # the reply that met the 502 goes now
@@ -109,6 +115,7 @@ async def test_nothing_a_learner_said_or_is_called_reaches_the_logs(
     assert any('event failed learner=1 reason="ValueError at ' in line for line in lines), text
     assert any('reason="IntegrityError at ' in line for line in lines), text
     assert any("storing an update failed" in line and "OperationalError" in line for line in lines)
+    assert any('request failed reason="KeyError at ' in line for line in lines), text
     assert any("send failed learner=1" in line and "outcome=refused" in line for line in lines)
     assert any("send failed learner=1" in line and "outcome=retry" in line for line in lines)
     assert any(

@@ -359,3 +359,36 @@ def test_storage_errors_hide_bound_parameters(engine: Engine, clock: FixedClock)
         )
     assert "[SQL parameters hidden due to hide_parameters=True]" in str(caught.value)
     assert "'secret-chat-4711'" not in str(caught.value)  # not as a bound parameter
+
+
+def test_sqlite_writers_queue_and_an_urgent_one_goes_first() -> None:
+    """A sent reply's outcome must not wait behind event processing for SQLite's write lock:
+    the shorter that wait, the fewer replies a crash leaves sent but not marked."""
+    import threading
+    import time
+
+    from storage.db import WriterTurn
+
+    turn, order = WriterTurn(), []
+    holding, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with turn.turn(), turn.turn():  # reentrant: a nested transaction in the same thread
+            holding.set()
+            release.wait(5)
+
+    def writer(name: str, urgent: bool) -> None:
+        with turn.turn(urgent=urgent):
+            order.append(name)
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    holding.wait(5)
+    for name, urgent in (("processing 1", False), ("processing 2", False), ("reply sent", True)):
+        threads.append(threading.Thread(target=writer, args=(name, urgent)))
+        threads[-1].start()
+        time.sleep(0.05)  # queued in this order
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert order[0] == "reply sent" and sorted(order[1:]) == ["processing 1", "processing 2"]

@@ -82,7 +82,7 @@ ODD_VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False), st.text(max_size=30), st.just("\ud800"), st.just("\x00"),
     st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-    st.just("🙂" * 50),
+    st.just("🙂" * 50), st.just("e\u0301\u200d\ufeff\U0010ffff"), st.builds(lambda: json.loads(nested(60))["message"]),
 )  # fmt: skip
 
 
@@ -122,10 +122,9 @@ async def test_mutated_updates_never_get_a_5xx_and_what_is_accepted_is_processed
 ) -> None:
     response = await post(client, json.dumps(payload))  # the ASGI client raises on any app error
     assert response.status_code in (200, 400), response.text
-    await telegram_pau.drain()
+    await telegram_pau.drain()  # bounded: returns when nothing is due
     with telegram_pau.engine.connect() as connection:
         waiting = connection.execute(
-            sa.text("SELECT count(*) FROM inbound_message WHERE processed_at IS NULL"
-                    " AND attempts > 0")
+            sa.text("SELECT count(*) FROM inbound_message WHERE processed_at IS NULL")
         ).scalar()  # fmt: skip
-    assert waiting == 0  # nothing accepted has failed to process
+    assert waiting == 0  # everything accepted was processed (or set aside), none failed

@@ -87,7 +87,7 @@ class Pau:
 
     @contextmanager
     def _outbox(self) -> Iterator[SqlOutbox]:
-        with transaction(self.engine) as session:
+        with transaction(self.engine, urgent=True) as session:
             yield SqlOutbox(session)
 
     @contextmanager
@@ -238,6 +238,7 @@ class Pau:
             await self.telegram.stop()
 
     def close(self) -> None:
+        self.dispatcher.shutdown()
         self.engine.dispose()
         if self.redis_client is not None:
             self.redis_client.close()

@@ -45,7 +45,7 @@ from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -388,6 +388,8 @@ class FakeBotApi:
         params: dict[str, Any] = {}
         try:
             params = await _read_params(request)
+        except ClientDisconnect:  # the client died mid-request (a kill -9): nothing arrived
+            return Response(status_code=400)
         except ValueError as error:
             status, body = 400, _bad_request(f"can't parse request: {error}").body
         else:
