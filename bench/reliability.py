@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,6 @@ import storage.models  # noqa: E402, F401
 from storage.db import make_engine  # noqa: E402
 from tests.fakes.telegram_api import FakeBotApi  # noqa: E402
 from tests.load import FIRST_LEARNER, Load, LoadResult, Server, count_replies, settle  # noqa: E402
-
 
 RUNS = ("healthy", "kill -9", "slow API", "hung chat")
 
@@ -62,7 +62,7 @@ def fresh_database(url: str | None, workdir: Path, name: str) -> str:
 async def scenario(
     name: str, learners: int, url: str | None, workdir: Path, code: Path, read_timeout: float
 ) -> LoadResult:
-    database = fresh_database(url, workdir, name.replace(" ", "_"))
+    database = fresh_database(url, workdir, name.replace(" ", "_") + f"-{time.monotonic_ns()}")
     hung = FIRST_LEARNER  # the first learner, in the hung-chat run
     with FakeBotApi() as fake:
         server = Server(database, fake, workdir, code=code, TELEGRAM_READ_TIMEOUT=str(read_timeout))

@@ -39,9 +39,11 @@ CONCURRENCY = 32  # sends in flight per process, each to a different address
 # One reply, all its API calls and pacing included. The platform clients' own timeouts
 # (bot/telegram.py: connect 5 s, read 10 s) end a send earlier; this is the last guard.
 SEND_DEADLINE_SECONDS = 15.0
-# Longer than a send can take, so a live worker's send is never taken over; after a crash
-# its messages go out again this many seconds later.
-LEASE_SECONDS = SEND_DEADLINE_SECONDS + 5.0
+# A claim lasts this long and is renewed every RENEW_EVERY_SECONDS while its send lasts, so a
+# live worker's slow send is never taken over, and a dead worker's claims are free again a few
+# seconds after it died.
+LEASE_SECONDS = 6.0
+RENEW_EVERY_SECONDS = 2.0
 UNKNOWN_OUTCOME_DELAY_SECONDS = 10.0
 IDLE_WAIT_SECONDS = 1.0  # the delivery loop looks for due messages at least this often
 
@@ -87,6 +89,8 @@ class Dispatcher:
         self.observe = observe
         self.outcomes: Counter[str] = Counter()  # since start, for tests and the benchmark
         self._in_flight: set[asyncio.Task[str]] = set()
+        self._sending: dict[int, OutgoingMessage] = {}  # claims to renew
+        self._renewer: asyncio.Task[None] | None = None
         # A send's outcome is written the moment the platform answers, on threads of its own
         # (not behind the event processing in the default pool): the shorter that gap, the
         # fewer replies a crash can leave sent but not marked, to be sent again.
@@ -136,6 +140,9 @@ class Dispatcher:
         for task in set(self._in_flight):
             task.cancel()
         await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
 
     def shutdown(self) -> None:
         """Release the recording threads (the process is done with this dispatcher)."""
@@ -179,6 +186,9 @@ class Dispatcher:
             return outbox.claim_due(self.clock(), limit, LEASE_SECONDS, list(self.senders))
 
     async def _deliver(self, message: OutgoingMessage) -> str:
+        self._sending[message.id] = message
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_claims(), name="pau-delivery-claims")
         try:
             outcome = await self._send(message)
         except Exception as error:  # the outcome could not be recorded: the lease runs out and
@@ -187,10 +197,27 @@ class Dispatcher:
                     message=message.id)  # fmt: skip
             self._count(message, "unrecorded")
             return "retried"
+        finally:
+            self._sending.pop(message.id, None)
         if outcome == "sent" and message.outcome_unknown:
             self._count(message, "possible_duplicate")
         self._count(message, outcome)
         return "failed" if outcome == "unreachable" else outcome
+
+    async def _renew_claims(self) -> None:
+        """While sends are in flight, keep their claims (one transaction for all of them)."""
+        while self._sending:
+            await asyncio.sleep(RENEW_EVERY_SECONDS)
+            if not self._sending:
+                return
+            try:
+                await self._record(self._renew, list(self._sending.values()))
+            except Exception as error:  # the claims may run out: a duplicate at worst
+                failure(log, "renewing delivery claims", error=error)
+
+    def _renew(self, messages: list[OutgoingMessage]) -> None:
+        with self.outbox() as outbox:
+            outbox.renew(messages, self.clock() + timedelta(seconds=LEASE_SECONDS))
 
     def _count(self, message: OutgoingMessage, outcome: str) -> None:
         self.outcomes[outcome] += 1

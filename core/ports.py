@@ -98,8 +98,9 @@ class OutgoingMessage:
     address: Address
     reply: Reply
     attempts: int
-    lease: datetime  # until when this worker holds it
+    lease: datetime  # until when this worker holds it (renewed while the send lasts)
     outcome_unknown: bool = False  # the last try may have arrived (see DeliveryOutcomeUnknown)
+    claim: str = ""  # this worker's token: only it may renew or settle the message
 
 
 class Outbox(Protocol):
@@ -108,6 +109,7 @@ class Outbox(Protocol):
     def claim_due(
         self, now: datetime, limit: int, lease_seconds: float, channels: Collection[str]
     ) -> list[OutgoingMessage]: ...
+    def renew(self, messages: Collection[OutgoingMessage], until: datetime) -> None: ...
     def mark_sent(self, message: OutgoingMessage, now: datetime) -> None: ...
     def mark_retry(
         self, message: OutgoingMessage, next_attempt_at: datetime, error: str,

@@ -121,6 +121,7 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime
     lease_until: datetime | None = None
+    claim: str | None = Field(default=None, max_length=32)  # the lease holder's token
     last_error: str | None = Field(default=None, max_length=500)
     # the last try timed out after the request went out: it may have arrived (a retry may
     # duplicate it, and is counted)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,6 +61,7 @@ class SqlOutbox:
         for row in candidates:
             # a lease that ran out unsettled: its worker died, perhaps after sending
             abandoned = row.lease_until is not None
+            claim = uuid.uuid4().hex
             result = self.session.execute(
                 sa.update(OutboxMessage)
                 .where(
@@ -67,26 +69,35 @@ class SqlOutbox:
                     col(OutboxMessage.status) == "pending",
                     lease_free,
                 )
-                .values(lease_until=lease)
+                .values(lease_until=lease, claim=claim)
             )
             if result.rowcount == 1 and row.id is not None:  # type: ignore[attr-defined]
                 claimed.append(
                     OutgoingMessage(
                         row.id, row.learner_id, Address(row.channel, row.address),
                         reply_from_dict(row.payload), row.attempts, lease,
-                        row.outcome_unknown or abandoned,
+                        row.outcome_unknown or abandoned, claim,
                     )
                 )  # fmt: skip
         return claimed
 
     def _still_ours(self, message: OutgoingMessage) -> Any:
-        """Only the worker that holds the lease may settle a message (a slow send whose lease ran
-        out must not overwrite what the next worker did)."""
+        """Only the worker that holds the claim may renew or settle a message (a send whose
+        lease ran out must not overwrite what the next worker did)."""
         return sa.and_(
             col(OutboxMessage.id) == message.id,
             col(OutboxMessage.status) == "pending",
-            col(OutboxMessage.lease_until) == message.lease,
+            col(OutboxMessage.claim) == message.claim,
         )
+
+    def renew(self, messages: Collection[OutgoingMessage], until: datetime) -> None:
+        """Keep the claims of sends still in flight."""
+        for message in messages:
+            self.session.execute(
+                sa.update(OutboxMessage)
+                .where(self._still_ours(message))
+                .values(lease_until=to_db(until))
+            )
 
     def mark_sent(self, message: OutgoingMessage, now: datetime) -> None:
         if message.learner_id is None:  # a goodbye after a delete: keep nothing
@@ -99,6 +110,7 @@ class SqlOutbox:
                 status="sent",
                 sent_at=to_db(now),
                 lease_until=None,
+                claim=None,
                 attempts=OutboxMessage.attempts + 1,
             )
         )
@@ -114,6 +126,7 @@ class SqlOutbox:
                 attempts=OutboxMessage.attempts + 1,
                 next_attempt_at=to_db(next_attempt_at),
                 lease_until=None,
+                claim=None,
                 last_error=error[:500],
                 outcome_unknown=outcome_unknown,
             )
@@ -130,6 +143,7 @@ class SqlOutbox:
                 status="failed",
                 attempts=OutboxMessage.attempts + 1,
                 lease_until=None,
+                claim=None,
                 last_error=error[:500],
             )
         )
@@ -143,7 +157,7 @@ def mark_unreachable(session: Session, *, learner_id: int, error: str) -> None:
     session.execute(
         sa.update(OutboxMessage)
         .where(col(OutboxMessage.learner_id) == learner_id, col(OutboxMessage.status) == "pending")
-        .values(status="failed", lease_until=None, last_error=error[:500])
+        .values(status="failed", lease_until=None, claim=None, last_error=error[:500])
     )
     session.execute(
         sa.update(Learner).where(col(Learner.id) == learner_id).values(unreachable=True)

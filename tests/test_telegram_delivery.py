@@ -17,7 +17,12 @@ import sqlalchemy as sa
 from telegram.error import NetworkError, TimedOut
 
 from bot.telegram import classify
-from core.delivery import LEASE_SECONDS, UNKNOWN_OUTCOME_DELAY_SECONDS
+from core.delivery import (
+    LEASE_SECONDS,
+    RENEW_EVERY_SECONDS,
+    UNKNOWN_OUTCOME_DELAY_SECONDS,
+    Dispatcher,
+)
 from core.errors import DeliveryOutcomeUnknown, RetryableDelivery
 from core.events import InboundEvent
 from tests.conftest import FixedClock
@@ -173,11 +178,31 @@ async def test_a_crashed_workers_messages_go_out_seconds_later_not_a_minute(
     await telegram_pau.dispatcher.deliver_due()
     assert fake.sent_texts(LEARNER_ID) == []  # leased: nobody else sends it yet
     clock.advance(seconds=LEASE_SECONDS + 1)
-    assert LEASE_SECONDS <= 20
+    assert LEASE_SECONDS <= 10
     await telegram_pau.drain()
     assert fake.sent_texts(LEARNER_ID)[0].startswith("Hi! I'm PAU")
     # the dead worker may have sent it before it died: the resend is counted as possible twice
     assert telegram_pau.dispatcher.outcomes["possible_duplicate"] == 1
+
+
+async def test_a_send_slower_than_the_lease_keeps_its_claim(
+    telegram_pau: Pau, fake: FakeBotApi, clock: FixedClock
+) -> None:
+    """The short lease is renewed while a send lasts: a live worker's slow send is never taken
+    over by another worker (which would send it twice)."""
+    fake.delay("sendMessage", 3.0)  # a slow moment of the Bot API, inside the client's timeout
+    write(telegram_pau, LEARNER_ID, "/start", 1)
+    sending = asyncio.create_task(telegram_pau.dispatcher.deliver_due())
+    await asyncio.sleep(0.2)
+    clock.advance(seconds=LEASE_SECONDS + 1)  # by the clock, the first lease has run out
+    await asyncio.sleep(RENEW_EVERY_SECONDS + 0.5)  # ... but it was renewed meanwhile
+    another_worker = Dispatcher(telegram_pau._outbox, telegram_pau.senders, clock)
+    assert another_worker._claim(5) == []
+    fake.delay("sendMessage", 0)
+    await sending
+    assert fake.sent_texts(LEARNER_ID)[0].startswith("Hi! I'm PAU")
+    assert len(fake.sent_texts(LEARNER_ID)) == 2  # welcome and consent, once each
+    another_worker.shutdown()
 
 
 # --- blocked -----------------------------------------------------------------------------------
