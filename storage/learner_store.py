@@ -33,7 +33,7 @@ from storage.models import (
     OutboxMessage,
 )
 from storage.privacy import delete_learner
-from storage.review_cards import due_reviews, record_review
+from storage.review_cards import due_reviews, is_review, record_review
 
 INTERNAL = "internal"  # the channel of command results and timers
 LEARNER_TABLE: sa.Table = Learner.__table__  # type: ignore[attr-defined]
@@ -344,6 +344,8 @@ class SqlLearnerStore:
 
     def record_activity(self, learner_id: int, activity: ActivityRecord, now: datetime) -> None:
         enrollment = self._enrollment(learner_id)
+        if is_review(activity.kind, activity.item_id, activity.correct):
+            self._learner(learner_id).reviews_logged += 1
         self.session.add(
             Activity(
                 learner_id=learner_id,

@@ -40,6 +40,7 @@ class Learner(SQLModel, table=True):
         default=None, sa_column=sa.Column(sa.JSON(none_as_null=True), nullable=True)
     )
     fsrs_fit_reviews: int = 0  # how many reviews the last parameter fit looked at
+    reviews_logged: int = 0  # reviews in their history (kept here so the refit never counts)
 
 
 class Conversation(SQLModel, table=True):
@@ -71,6 +72,13 @@ class InboundMessage(SQLModel, table=True):
             sqlite_where=sa.text("processed_at IS NULL"),
             postgresql_where=sa.text("processed_at IS NULL"),
         ),
+        # housekeeping: processed rows by age
+        sa.Index(
+            "ix_inbound_processed",
+            "received_at",
+            sqlite_where=sa.text("processed_at IS NOT NULL"),
+            postgresql_where=sa.text("processed_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -90,7 +98,10 @@ class CommandRecord(SQLModel, table=True):
     """Work a step asked for, done after its commit by the command worker (core/commands.py)."""
 
     __tablename__ = "command"
-    __table_args__ = (sa.Index("ix_command_due", "status", "kind", "available_at"),)
+    __table_args__ = (
+        sa.Index("ix_command_due", "status", "kind", "available_at"),
+        sa.Index("ix_command_settled", "status", "created_at"),  # housekeeping
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     learner_id: int = Field(foreign_key="learner.id", ondelete="CASCADE", index=True)
@@ -110,7 +121,10 @@ class OutboxMessage(SQLModel, table=True):
     """A reply waiting to be delivered, written in the same transaction as the state change."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_due", "status", "channel", "address", "id"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_due", "status", "channel", "address", "id"),
+        sa.Index("ix_outbox_settled", "status", "created_at"),  # housekeeping
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     learner_id: int | None = Field(default=None, foreign_key="learner.id", ondelete="SET NULL")

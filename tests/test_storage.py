@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -31,8 +32,9 @@ from storage.db import make_engine, transaction
 from storage.learner_store import SqlLearnerStore, ingest, learners_with_pending
 from storage.locks import LocalLocks, RedisLocks
 from storage.migrate import upgrade
-from storage.models import Enrollment, InboundMessage
+from storage.models import Enrollment, InboundMessage, Learner
 from storage.outbox import SqlOutbox
+from storage.review_cards import REFIT_EVERY_REVIEWS, learners_due_for_refit
 from tests.chat import ChatLearner
 from tests.conftest import POSTGRES_URL, FixedClock, fresh_postgres, redis_client
 from webhooks.container import Pau
@@ -249,6 +251,28 @@ class TestRepositories:
                 minutes=15
             )  # the step's moment: when it fell due
 
+    def test_the_learner_counts_the_reviews_written_for_the_refit(
+        self, engine: Engine, clock: FixedClock
+    ) -> None:
+        _ingest(engine, clock, "m-1")
+        with transaction(engine) as session:
+            [learner_id] = learners_with_pending(session, now=clock())
+            store = SqlLearnerStore(session)
+            for record in (
+                ActivityRecord("quiz", "c", "q1", correct=True),
+                ActivityRecord("quiz", "c", "q2", correct=False),
+                ActivityRecord("lesson", "c"),  # not a review
+                ActivityRecord("quiz", "c", "", correct=True),  # a quick check, not a card
+            ):
+                store.record_activity(learner_id, record, clock())
+        with transaction(engine) as session:
+            learner = session.get(Learner, learner_id)
+            assert learner is not None and learner.reviews_logged == 2
+            assert learners_due_for_refit(session, min_reviews=2) == []  # not enough new ones
+            learner.reviews_logged = 2 + REFIT_EVERY_REVIEWS
+        with transaction(engine) as session:
+            assert learners_due_for_refit(session, min_reviews=2) == [learner_id]
+
     def test_content_import_is_idempotent_and_keeps_progress(
         self, engine: Engine, clock: FixedClock, demo_course: Course
     ) -> None:
@@ -364,8 +388,6 @@ def test_storage_errors_hide_bound_parameters(engine: Engine, clock: FixedClock)
 def test_sqlite_writers_queue_and_an_urgent_one_goes_first() -> None:
     """A sent reply's outcome must not wait behind event processing for SQLite's write lock:
     the shorter that wait, the fewer replies a crash leaves sent but not marked."""
-    import threading
-    import time
 
     from storage.db import WriterTurn
 
@@ -392,3 +414,93 @@ def test_sqlite_writers_queue_and_an_urgent_one_goes_first() -> None:
     for thread in threads:
         thread.join(5)
     assert order[0] == "reply sent" and sorted(order[1:]) == ["processing 1", "processing 2"]
+
+
+def test_the_review_counter_is_back_filled_from_the_history_on_upgrade(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0006")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO learner (id, channel, external_id, name, level, daily_time, timezone,"
+            " nudges, language, paused, stopped, unreachable, created_at, motivation,"
+            " fsrs_fit_reviews) VALUES (1, 't', 'u', '', '', '', '', 0, 'en', 0, 0, 0,"
+            " '2026-01-01', '{}', 0)"))  # fmt: skip
+        for item, correct in (("q1", 1), ("q2", 0), ("", 1), ("q3", None)):  # 2 are reviews
+            connection.execute(sa.text(
+                "INSERT INTO activity (learner_id, course_slug, kind, concept_id, item_id,"
+                " correct, response, duration_ms, at) VALUES (1, 'c', 'quiz', 'k', :item,"
+                " :correct, '', 0, '2026-01-01')"), {"item": item, "correct": correct})  # fmt: skip
+    upgrade(url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT reviews_logged FROM learner")).scalar() == 2
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_housekeeping_and_the_refit_selection_use_indexes_with_a_million_messages() -> None:
+    """10,000 learners and a million messages (PostgreSQL, EXPLAIN): the hourly and six-hourly
+    jobs must not scan what grows with history."""
+    from datetime import UTC, datetime
+
+    fresh_postgres().dispose()
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO learner (channel, external_id, name, level, daily_time, timezone, nudges,"
+                " language, paused, stopped, unreachable, created_at, motivation, fsrs_fit_reviews,"
+                " reviews_logged) SELECT 'telegram', n::text, '', '', '', '', false, 'en', false,"
+                " false, false, now(), '{}', 0, n % 40 FROM generate_series(1, 10000) n"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO inbound_message (channel, platform_message_id, learner_id, payload,"
+                " received_at, available_at, attempts, processed_at) SELECT 'telegram', n::text,"
+                " 1 + n % 10000, '{}', now() - (n || ' minutes')::interval, now(), 0, now()"
+                " FROM generate_series(1, 500000) n"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO outbox (learner_id, channel, address, payload, status, attempts,"
+                " next_attempt_at, outcome_unknown, created_at) SELECT 1 + n % 10000, 'telegram',"
+                " (n % 10000)::text, '{}', 'sent', 1, now(), false, now() - (n || ' minutes')::interval"
+                " FROM generate_series(1, 500000) n"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO activity (learner_id, course_slug, kind, concept_id, item_id, correct,"
+                " response, duration_ms, at) SELECT 1 + n % 10000, 'c', 'quiz', 'k', 'q' || n % 50,"
+                " n % 3 = 0, '', 0, now() FROM generate_series(1, 200000) n"
+            )
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("ANALYZE"))
+    from storage.housekeeping import purge_old_messages
+
+    statements: list[tuple[str, Any]] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if not statement.startswith("EXPLAIN"):
+            statements.append((statement, parameters))
+
+    with transaction(engine) as session:  # a purge with little to do: the usual case
+        purge_old_messages(session, now=datetime.now(UTC), keep_days=340)
+        learners_due_for_refit(session, min_reviews=30)
+        session.rollback()
+    sa.event.remove(engine, "before_cursor_execute", capture)
+    plans = {}
+    with engine.connect() as connection:
+        for statement, parameters in statements:
+            rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+            plans[statement.split(" WHERE")[0]] = "\n".join(row[0] for row in rows)
+    engine.dispose()
+    assert len(plans) == 4, plans  # three purges, one refit selection
+    for statement, plan in plans.items():
+        for table in ("inbound_message", "outbox", "activity"):
+            assert f"Seq Scan on {table}" not in plan, f"{statement}:\n{plan}"
+    assert "activity" not in "\n".join(plans.values())  # the refit reads counters, not history
