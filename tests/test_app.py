@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from storage.db import make_engine
@@ -108,3 +109,36 @@ def test_pau_chat_reads_a_scripted_session_from_stdin(tmp_path: Path) -> None:
                      "Step 1 of 3", "Step 2 of 3", "From the lesson", "📊"):  # fmt: skip
         assert expected in out, f"{expected!r} missing from:\n{out}"
     assert "Traceback" not in result.stderr
+
+
+async def test_messages_arriving_during_a_tick_make_it_go_round_again_without_scheduler_warnings(
+    pau: Pau, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 saw APScheduler log "maximum number of running instances reached" for one
+    webhook in three: each stored message poked the job while it ran."""
+    import asyncio
+    import logging
+
+    from scheduler.jobs import start_scheduler
+
+    rounds = []
+
+    def slow_processing(*args: object, **kwargs: object) -> int:
+        rounds.append(time.monotonic())
+        time.sleep(0.3)
+        return 0
+
+    monkeypatch.setattr(pau, "process_pending", slow_processing)
+    caplog.set_level(logging.INFO, logger="apscheduler")
+    jobs = start_scheduler(pau, interval_seconds=60)
+    try:
+        await asyncio.sleep(0.1)  # the first tick is running
+        for _ in range(5):  # five webhooks store a message meanwhile
+            pau.request_work()
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.8)
+    finally:
+        jobs.shutdown(wait=False)
+        await pau.stop_channels()
+    assert not [r for r in caplog.records if "maximum number of running instances" in r.message]
+    assert len(rounds) == 2  # the tick went round once more for what came in, then stopped

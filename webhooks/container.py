@@ -63,7 +63,8 @@ class Pau:
 
     content_revisions: dict[str, int] = field(default_factory=dict)
     wake: Callable[[], None] | None = None  # run the work job now (set by the scheduler)
-    _results_in: bool = False
+    _working: bool = False  # a tick is running
+    _again: bool = False  # ... and something came in meanwhile: it goes round once more
 
     def __post_init__(self) -> None:
         self.world = World(courses=self.load_courses())
@@ -73,11 +74,15 @@ class Pau:
         )
         performers = {**CORE_PERFORMERS, CommandKind.EXPORT_DATA: self._export}
         self.commands = CommandWorker(self._command_queue, performers, self.clock)
-        self.commands.on_result = self._result_stored
+        self.commands.on_result = self.request_work
 
-    def _result_stored(self) -> None:
-        self._results_in = True  # a tick running now goes round once more
-        if self.wake is not None:
+    def request_work(self) -> None:
+        """Something new to do (a message stored, a command's result in): the tick running now
+        goes round once more, or the next one starts now. (Poking APScheduler while its job runs
+        would only log "maximum number of running instances reached".)"""
+        if self._working:
+            self._again = True
+        elif self.wake is not None:
             self.wake()
 
     @contextmanager
@@ -189,18 +194,22 @@ class Pau:
         hand the outbox to delivery (its own loop when running, else sent here); again at once
         while commands' results keep coming in."""
         handled = 0
-        for _ in range(max_rounds):
-            self._results_in = False
-            try:
-                handled += await asyncio.to_thread(self.process_pending)
-                await self.commands.start_due()
-            finally:  # replies already written go out regardless
-                if self.dispatcher.running:
-                    self.dispatcher.poke()
-                else:
-                    await self.dispatcher.deliver_due()
-            if not self._results_in:
-                break
+        self._working = True
+        try:
+            for _ in range(max_rounds):
+                self._again = False
+                try:
+                    handled += await asyncio.to_thread(self.process_pending)
+                    await self.commands.start_due()
+                finally:  # replies already written go out regardless
+                    if self.dispatcher.running:
+                        self.dispatcher.poke()
+                    else:
+                        await self.dispatcher.deliver_due()
+                if not self._again:
+                    break
+        finally:
+            self._working = False
         return handled
 
     async def drain(self) -> None:

@@ -20,7 +20,6 @@ from bot.telegram import CHANNEL
 from bot.telegram_updates import TelegramInbound, parse_update
 from core.events import EventKind
 from core.logs import failure
-from scheduler.jobs import wake
 from storage.channel_state import poll_item, set_reachable
 from storage.db import transaction
 from storage.learner_store import Ingested, ingest
@@ -72,9 +71,7 @@ async def telegram_webhook(request: Request, background: BackgroundTasks) -> JSO
         return _error(503, "storage unavailable, try again")
     metrics.count_inbound(CHANNEL, "duplicate" if ingested.duplicate else "stored")
     if not ingested.duplicate:
-        scheduler = getattr(request.app.state, "scheduler", None)
-        if scheduler is not None:
-            wake(scheduler)
+        pau.request_work()
         if inbound.callback_query_id:
             background.add_task(pau.telegram.answer_callback, inbound.callback_query_id)
         elif inbound.event.kind in (EventKind.TEXT, EventKind.COMMAND):
@@ -90,9 +87,10 @@ def note_block(pau: Pau, inbound: TelegramInbound) -> None:
 
 
 def store(pau: Pau, inbound: TelegramInbound) -> Ingested:
-    """One transaction: the poll's quiz item looked up, then the event stored (deduplicated)."""
+    """One transaction: the poll's quiz item looked up, then the event stored (deduplicated).
+    Short and what the platform waits for: first in line for SQLite's write lock."""
     event = inbound.event
-    with transaction(pau.engine) as session:
+    with transaction(pau.engine, urgent=True) as session:
         if inbound.poll_id is not None:
             item = poll_item(session, poll_id=inbound.poll_id)
             event = replace(event, ref=item or "unknown-poll")  # unknown: answered as "closed"
