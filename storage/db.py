@@ -56,30 +56,46 @@ def _configure_sqlite(engine: Engine) -> None:
 # SQLite has one writer at a time, and a writer that finds the database locked sleeps and retries
 # (1, 2, 5 ... 100 ms): under a steady stream of short transactions it can wait for seconds while
 # others slip in between its naps. The threads of one process therefore queue for the write lock
-# here instead, and are woken the moment it is free; urgent writers (a sent reply's outcome, to
-# be recorded before a crash can make it go twice) go first. (Several processes on one SQLite
+# here instead, and are woken the moment it is free; urgent writers (a webhook's insert, which
+# the platform waits for; a sent reply's outcome, to be recorded before a crash can make it go
+# twice) go first, within limits. (Several processes on one SQLite
 # file still fall back on SQLite's own waiting; scale-out is PostgreSQL's job.)
 class WriterTurn:
-    """One process's queue for SQLite's write lock: reentrant, urgent writers first."""
+    """One process's queue for SQLite's write lock: reentrant, urgent writers first, but never
+    more than URGENT_IN_A_ROW of them while an ordinary writer waits (a rush of webhooks must
+    not stop the processing that answers them)."""
+
+    URGENT_IN_A_ROW = 3
 
     def __init__(self) -> None:
         self._changed = threading.Condition(threading.Lock())
         self._owner: int | None = None
         self._depth = 0
-        self._urgent_waiting = 0
+        self._waiting = {True: 0, False: 0}  # urgent -> how many wait
+        self._urgent_streak = 0  # urgent turns given while an ordinary writer waited
+
+    def _may_go(self, urgent: bool) -> bool:
+        if self._owner is not None:
+            return False
+        ordinary_due = self._urgent_streak >= self.URGENT_IN_A_ROW
+        if urgent:
+            return not (ordinary_due and self._waiting[False])
+        return ordinary_due or not self._waiting[True]
 
     @contextmanager
     def turn(self, *, urgent: bool = False) -> Iterator[None]:
         me = threading.get_ident()
         with self._changed:
             if self._owner != me:
-                self._urgent_waiting += urgent
+                self._waiting[urgent] += 1
                 try:
-                    self._changed.wait_for(
-                        lambda: self._owner is None and (urgent or self._urgent_waiting == 0)
-                    )
+                    self._changed.wait_for(lambda: self._may_go(urgent))
                 finally:
-                    self._urgent_waiting -= urgent
+                    self._waiting[urgent] -= 1
+                if not urgent:
+                    self._urgent_streak = 0
+                elif self._waiting[False]:
+                    self._urgent_streak += 1
                 self._owner = me
             self._depth += 1
         try:

@@ -416,6 +416,36 @@ def test_sqlite_writers_queue_and_an_urgent_one_goes_first() -> None:
     assert order[0] == "reply sent" and sorted(order[1:]) == ["processing 1", "processing 2"]
 
 
+def test_a_stream_of_urgent_writers_does_not_starve_an_ordinary_one() -> None:
+    """A rush of webhooks (urgent) must leave the processing (ordinary) its turns."""
+    from storage.db import WriterTurn
+
+    turn, order = WriterTurn(), []
+    holding, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with turn.turn():
+            holding.set()
+            release.wait(5)
+
+    def writer(name: str, urgent: bool) -> None:
+        with turn.turn(urgent=urgent):
+            order.append(name)
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    holding.wait(5)
+    queued = [("processing", False)] + [(f"webhook {n}", True) for n in range(8)]
+    for name, urgent in queued:
+        threads.append(threading.Thread(target=writer, args=(name, urgent)))
+        threads[-1].start()
+        time.sleep(0.02)
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert order.index("processing") == WriterTurn.URGENT_IN_A_ROW  # after three webhooks
+
+
 def test_the_review_counter_is_back_filled_from_the_history_on_upgrade(tmp_path: object) -> None:
     url = f"sqlite:///{tmp_path}/old.db"
     upgrade(url, "0006")
