@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes.telegram_api import BOT_TOKEN, FakeBotApi, update_payload  # noqa: E402
+from tests.load import free_port, wait_until_up  # noqa: E402
 
 SECRET = "bench-secret"
 BARE_APP = """
@@ -44,25 +44,6 @@ async def hook(request: Request) -> JSONResponse:
 def health() -> dict[str, str]:
     return {"status": "ok"}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the server exited while starting")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError("the server did not start")
 
 
 def start_pau(
@@ -90,9 +71,10 @@ def start_pau(
     return process
 
 
-def start_bare(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_bare(port: int, workdir: Path, log_level: str = "warning") -> subprocess.Popen[bytes]:
+    """The bare endpoint; `log_level="info"` turns uvicorn's access log on, as pau serve has it."""
     (workdir / "bare_app.py").write_text(BARE_APP)
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), "--log-level", "warning"],
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), "--log-level", log_level],
                                cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     wait_until_up(port, process)
     return process

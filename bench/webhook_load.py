@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,27 +34,17 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.reliability import fresh_database  # noqa: E402
-from bench.telegram_webhook import BARE_APP, free_port, wait_until_up  # noqa: E402
+from bench.telegram_webhook import start_bare  # noqa: E402
 from bench.webhook_under_grading import SECRET, newcomers, wrk_script  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from tests.fakes.telegram_api import FakeBotApi  # noqa: E402
-from tests.load import Server  # noqa: E402
+from tests.load import Server, free_port  # noqa: E402
 
 
 async def wrk(port: int, script: Path, base: int, seconds: int, connections: int) -> dict[str, Any]:
     figures = await newcomers(port, script, base, seconds, connections)
     figures["rate"] = figures["requests"] / seconds
     return figures
-
-
-def start_bare(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    """The bare endpoint with uvicorn's access log on, as `pau serve` has it."""
-    (workdir / "bare_app.py").write_text(BARE_APP)
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port),
-                                "--log-level", "info"], cwd=workdir, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    wait_until_up(port, process)
-    return process
 
 
 def counts(database_url: str) -> tuple[int, int]:
@@ -110,7 +99,7 @@ def main() -> None:
         script = wrk_script(workdir)
         for run in range(args.runs):
             port = free_port()
-            bare = start_bare(port, workdir)
+            bare = start_bare(port, workdir, log_level="info")  # access log on, as pau serve
             try:
                 results["bare"].append(
                     asyncio.run(wrk(port, script, 1, args.duration, args.connections))

@@ -33,8 +33,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.telegram_webhook import free_port, percentile, wait_until_up  # noqa: E402
+from bench.telegram_webhook import percentile  # noqa: E402
 from tests.fakes.telegram_api import BOT_TOKEN, FakeBotApi, update_payload  # noqa: E402
+from tests.load import free_port, wait_until_up  # noqa: E402
 
 SECRET = "bench-secret"
 OPENERS = [

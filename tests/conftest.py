@@ -166,13 +166,20 @@ def drop_run_database() -> Iterator[None]:
     admin.dispose()
 
 
-def fresh_postgres() -> Engine:
-    """Empty tables in this run's own database."""
+def empty_postgres() -> str:
+    """This run's own database with no tables (for `pau db upgrade` to create); its URL."""
     _create_run_database()
     engine = make_engine(POSTGRES_URL)
     with engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
     SQLModel.metadata.drop_all(engine)
+    engine.dispose()
+    return POSTGRES_URL
+
+
+def fresh_postgres() -> Engine:
+    """Empty tables in this run's own database."""
+    engine = make_engine(empty_postgres())
     SQLModel.metadata.create_all(engine)
     return engine
 

@@ -49,6 +49,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Until the server on `port` answers /healthz (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited while starting")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
 class Server:
     """`pau serve` in a child process, on one port across restarts."""
 
@@ -81,16 +95,7 @@ class Server:
                 [sys.executable, "-m", "webhooks.cli", "serve", "--port", str(self.port)],
                 cwd=self.code, env=self.env, stdout=log, stderr=log,
             )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"pau serve exited; see {self.workdir / 'server.log'}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("pau serve did not start")
+        wait_until_up(self.port, self.process)  # its output: server.log in the workdir
 
     def kill(self) -> None:
         """kill -9: no shutdown, no flush, whatever was in flight is cut."""

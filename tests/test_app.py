@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from storage.db import make_engine
 from tests.conftest import DEMO_COURSE
+from tests.load import free_port
 from webhooks.app import create_app
 from webhooks.config import Settings
 from webhooks.container import Pau
@@ -35,12 +35,6 @@ def test_readyz_says_503_when_the_database_is_unreachable(pau: Pau) -> None:
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["database"] == "error: OperationalError"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pau_command(*args: str) -> list[str]:

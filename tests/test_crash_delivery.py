@@ -12,28 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlmodel import SQLModel
 
 from core.delivery import CONCURRENCY, LEASE_SECONDS
-from storage.db import make_engine
-from tests.conftest import POSTGRES_URL, _create_run_database
+from tests.conftest import empty_postgres
 from tests.fakes.telegram_api import FakeBotApi
 from tests.load import Load, Server, count_replies, settle
 
 LEARNERS = 20
 KILLS = 3
-
-
-def empty_postgres() -> str:
-    """This run's PostgreSQL database with no tables, for `pau db upgrade` to create."""
-    _create_run_database()
-    engine = make_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    SQLModel.metadata.drop_all(engine)
-    engine.dispose()
-    return POSTGRES_URL
 
 
 @pytest.mark.parametrize(

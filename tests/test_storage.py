@@ -36,7 +36,7 @@ from storage.models import Enrollment, InboundMessage, Learner
 from storage.outbox import SqlOutbox
 from storage.review_cards import REFIT_EVERY_REVIEWS, learners_due_for_refit
 from tests.chat import ChatLearner
-from tests.conftest import POSTGRES_URL, FixedClock, fresh_postgres, redis_client
+from tests.conftest import POSTGRES_URL, FixedClock, empty_postgres, fresh_postgres, redis_client
 from webhooks.container import Pau
 
 
@@ -310,10 +310,8 @@ def _learner(engine: Engine, clock: FixedClock, session: object) -> int:
 )
 def test_migrations_build_exactly_the_models(backend: str, tmp_path: object) -> None:
     if backend == "postgres":
-        fresh_postgres().dispose()
-        engine = make_engine(POSTGRES_URL)
-        SQLModel.metadata.drop_all(engine)
-        url = POSTGRES_URL
+        url = empty_postgres()
+        engine = make_engine(url)
     else:
         url = f"sqlite:///{tmp_path}/migrated.db"
         engine = make_engine(url)
@@ -385,10 +383,10 @@ def test_storage_errors_hide_bound_parameters(engine: Engine, clock: FixedClock)
     assert "'secret-chat-4711'" not in str(caught.value)  # not as a bound parameter
 
 
-def test_sqlite_writers_queue_and_an_urgent_one_goes_first() -> None:
-    """A sent reply's outcome must not wait behind event processing for SQLite's write lock:
-    the shorter that wait, the fewer replies a crash leaves sent but not marked."""
-
+def turns_taken(queued: list[tuple[str, bool]], gap: float) -> list[str]:
+    """The order in which writers got SQLite's write lock: `queued` (name, urgent) line up, `gap`
+    seconds apart, while another thread holds it (nested, as a transaction inside one); then it
+    is released."""
     from storage.db import WriterTurn
 
     turn, order = WriterTurn(), []
@@ -406,13 +404,21 @@ def test_sqlite_writers_queue_and_an_urgent_one_goes_first() -> None:
     threads = [threading.Thread(target=holder)]
     threads[0].start()
     holding.wait(5)
-    for name, urgent in (("processing 1", False), ("processing 2", False), ("reply sent", True)):
+    for name, urgent in queued:
         threads.append(threading.Thread(target=writer, args=(name, urgent)))
         threads[-1].start()
-        time.sleep(0.05)  # queued in this order
+        time.sleep(gap)  # queued in this order
     release.set()
     for thread in threads:
         thread.join(5)
+    return order
+
+
+def test_sqlite_writers_queue_and_an_urgent_one_goes_first() -> None:
+    """A sent reply's outcome must not wait behind event processing for SQLite's write lock:
+    the shorter that wait, the fewer replies a crash leaves sent but not marked."""
+    order = turns_taken([("processing 1", False), ("processing 2", False), ("reply sent", True)],
+                        gap=0.05)  # fmt: skip
     assert order[0] == "reply sent" and sorted(order[1:]) == ["processing 1", "processing 2"]
 
 
@@ -420,29 +426,8 @@ def test_a_stream_of_urgent_writers_does_not_starve_an_ordinary_one() -> None:
     """A rush of webhooks (urgent) must leave the processing (ordinary) its turns."""
     from storage.db import WriterTurn
 
-    turn, order = WriterTurn(), []
-    holding, release = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with turn.turn():
-            holding.set()
-            release.wait(5)
-
-    def writer(name: str, urgent: bool) -> None:
-        with turn.turn(urgent=urgent):
-            order.append(name)
-
-    threads = [threading.Thread(target=holder)]
-    threads[0].start()
-    holding.wait(5)
     queued = [("processing", False)] + [(f"webhook {n}", True) for n in range(8)]
-    for name, urgent in queued:
-        threads.append(threading.Thread(target=writer, args=(name, urgent)))
-        threads[-1].start()
-        time.sleep(0.02)
-    release.set()
-    for thread in threads:
-        thread.join(5)
+    order = turns_taken(queued, gap=0.02)
     assert order.index("processing") == WriterTurn.URGENT_IN_A_ROW  # after three webhooks
 
 

@@ -423,7 +423,7 @@ async def test_an_unreachable_bot_api_is_a_retryable_network_error() -> None:
     from bot.telegram import TelegramSender, make_bot
     from core.errors import RetryableDelivery
     from core.replies import Text
-    from tests.test_app import free_port
+    from tests.load import free_port
 
     async def no_polls(*_: str) -> None:
         return None

@@ -31,10 +31,9 @@ class Redact(logging.Filter):
     """Bot tokens out of every line, and query strings out of access lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = QUERY.sub(r"\1", BOT_TOKEN.sub("<token>", message))
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        # formatted once here, and kept formatted (so the handler does not format it again)
+        record.msg = QUERY.sub(r"\1", BOT_TOKEN.sub("<token>", record.getMessage()))
+        record.args = None
         return True
 
 
