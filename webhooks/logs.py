@@ -6,7 +6,7 @@ token in the URL, python-telegram-bot's debug lines hold whole requests, SQLAlch
 parameters, uvicorn's access lines hold query strings (WhatsApp's verify token). So, unless
 PAU_DEBUG_LOGS is on:
 
-- those libraries log at WARNING and above only;
+- those libraries (and APScheduler's per-run lines) log at WARNING and above only;
 - every line that still names a bot token (`123456:AA...`) shows it as `<token>`;
 - access lines show the path without its query string.
 """
@@ -22,7 +22,16 @@ from core.logs import show_debug_details
 
 HANDLER_NAME = "pau"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-TALKATIVE = ("httpx", "httpcore", "telegram", "sqlalchemy", "alembic", "hpack", "multipart")
+TALKATIVE = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "sqlalchemy",
+    "alembic",
+    "hpack",
+    "multipart",
+    "apscheduler.executors",
+)  # the last: two lines a second for the work job
 BOT_TOKEN = re.compile(r"(?<![0-9])[0-9]{5,}:[A-Za-z0-9_-]{30,}")  # also inside "./bot<token>/"
 QUERY = re.compile(r'(\s"[A-Z]+ [^ ?"]*)\?[^ "]*')
 
