@@ -23,6 +23,7 @@ def grade_explanation(learner_id: int, args: Mapping[str, Any]) -> dict[str, Any
         "score": result.score,
         "covered": list(result.covered),
         "missed": list(result.missed),
+        "contradicted": list(result.contradicted),
         "misconception": result.misconception,
         "method": result.method,
         "concept_id": args.get("concept_id", ""),

@@ -47,12 +47,19 @@ def main(argv: list[str] | None = None) -> int:
     content.add_argument("path", type=Path)
 
     grade = commands.add_parser("grade", help="grade explain-back answers offline")
-    grade.add_argument(
+    grading = grade.add_mutually_exclusive_group(required=True)
+    grading.add_argument(
         "--batch",
         type=Path,
-        required=True,
         metavar="FILE.jsonl",
         help='lines {"question", "reference", "answer"[, "key_points"]}; "-" for stdin',
+    )
+    grading.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.jsonl",
+        help='score a file of human-scored answers (also a "score" per line) and print how '
+        "well the grader and naive baselines agree with it",
     )
 
     telegram = commands.add_parser("telegram", help="Telegram bot set-up")
@@ -83,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "content":
         return _content(args.action, args.path)
     if args.command == "grade":
-        return _grade(args.batch)
+        return _grade(args.batch) if args.batch else _grade_report(args.report)
     if args.command == "telegram":
         return asyncio.run(_set_telegram_webhook(args.url))
     upgrade(settings.database_url)
@@ -158,6 +165,30 @@ def _grade(path: Path) -> int:
     with sys.stdin if str(path) == "-" else path.open(encoding="utf-8") as lines:
         for line in grade_lines(lines):
             print(line, flush=True)
+    return 0
+
+
+def _grade_report(path: Path) -> int:
+    """The figures of bench/grader_quality.py for an author's own labelled answers."""
+    from core.grading.encoder import encoder_available
+    from core.grading.evaluation import BadFile, evaluate, load, score_rows
+
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    try:
+        rows = load(path)
+    except BadFile as error:
+        print(f"{path}: {error}", file=sys.stderr)
+        return 1
+    if not rows:
+        print(f"{path}: no answers to score", file=sys.stderr)
+        return 1
+    if not encoder_available():
+        print("the embedding model is not installed: words-only grader and word recall only")
+    scores, ms = score_rows(rows, semantic=encoder_available())
+    print(f"{path}: {len(rows)} answers, scored against score / full marks")
+    print(evaluate(rows, scores, ms).table())
     return 0
 
 

@@ -175,7 +175,8 @@ def handle_explain(turn: Turn, event: InboundEvent) -> Transition | None:
     if not skipped and (looks_like_question(text) or len(text) < 3):
         return None
     if skipped:
-        reply = Text(turn.t("explain_feedback", covered=[], missed=[], skipped=True, score=0))
+        reply = Text(turn.t("explain_feedback", covered=[], wanted=[], misconception=None,
+                            skipped=True, score=0))  # fmt: skip
         record = ActivityRecord("explain_back", concept_id=concept.id, score=0.0,
                                 duration_ms=_duration_ms(turn))  # fmt: skip
         return _advance(turn, [reply], record)
@@ -214,11 +215,14 @@ def explain_feedback(turn: Turn, grade: Mapping[str, Any] | None) -> Transition:
         score = None
     else:
         score = float(grade["score"])
+        covered = list(grade.get("covered", ()))
         reply = Text(
             turn.t(
                 "explain_feedback",
-                covered=list(grade.get("covered", ())),
+                covered=covered,
                 missed=list(grade.get("missed", ())),
+                contradicted=list(grade.get("contradicted", ())),
+                wanted=[p for p in concept.explain_back.key_points if p not in covered],
                 skipped=False,
                 misconception=grade.get("misconception"),
                 score=round(score * 100),

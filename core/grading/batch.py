@@ -1,10 +1,10 @@
 """`pau grade --batch FILE.jsonl`: grade many explanations, one JSON line in, one JSON line out.
 
 Input lines: {"question", "reference", "answer"} and optionally "key_points" (a list of strings).
-Output lines, in the same order: {"score", "covered", "missed", "misconception", "feedback",
-"method"}, or {"error": "..."} for a line that cannot be graded (blank, not JSON, a field
-missing or of the wrong type). A bad line never stops the run and is never skipped, so line N
-of the output always answers line N of the input.
+Output lines, in the same order: {"score", "covered", "missed", "contradicted",
+"misconception", "feedback", "method"}, or {"error": "..."} for a line that cannot be graded
+(blank, not JSON, a field missing or of the wrong type). A bad line never stops the run and is
+never skipped, so line N of the output always answers line N of the input.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def grade_line(line: str) -> dict[str, Any]:
         "score": round(result.score, 3),
         "covered": list(result.covered),
         "missed": list(result.missed),
+        "contradicted": list(result.contradicted),
         "misconception": result.misconception,
         "feedback": feedback(result),
         "method": result.method,

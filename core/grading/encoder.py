@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 MAX_TOKENS = 256  # the model's max_seq_length in sentence_bert_config.json
-CACHE_SIZE = 4096  # key points and reference sentences repeat across answers
+CACHE_SIZE = 1024  # key points and reference sentences repeat across answers (~150 kB each)
 Matrix = NDArray[np.float32]
 
 
@@ -84,6 +84,36 @@ def _layer_norm_(x: Matrix, weight: Matrix, bias: Matrix, eps: float) -> Matrix:
     x *= weight
     x += bias
     return x
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One text as the model sees it: `pooled` is the sentence vector (what `encode` returns);
+    `pieces` are its wordpieces without [CLS] and [SEP], `vectors` their unit-length vectors
+    before pooling (one row each) and `words` the index of the word each piece belongs to."""
+
+    pooled: NDArray[np.float32]
+    pieces: tuple[str, ...]
+    words: tuple[int, ...]
+    spans: tuple[tuple[int, int], ...]  # character offsets of each piece in the text
+    vectors: Matrix
+
+
+def _encoded(hidden: Matrix, encoding: Any) -> Encoded:
+    """Mean pooling over all tokens (as sentence-transformers does, [CLS] and [SEP] included)
+    and the unit vectors of the real wordpieces."""
+    pooled = hidden.mean(axis=0)
+    pooled = (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+    real = [i for i, word in enumerate(encoding.word_ids) if word is not None]
+    vectors = hidden[real]
+    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return Encoded(
+        pooled=pooled,
+        pieces=tuple(encoding.tokens[i] for i in real),
+        words=tuple(int(encoding.word_ids[i]) for i in real),
+        spans=tuple(tuple(encoding.offsets[i]) for i in real),  # type: ignore[misc]
+        vectors=np.ascontiguousarray(vectors, dtype=np.float32),
+    )
 
 
 @dataclass(frozen=True)
@@ -149,10 +179,11 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer.no_padding()  # the shipped file pads to 128; we pad each batch ourselves
-        self._cache: OrderedDict[str, Matrix] = OrderedDict()
+        self._cache: OrderedDict[str, Encoded] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     def _forward(self, ids: NDArray[np.int64], mask: NDArray[np.int64]) -> Matrix:
+        """The last layer's hidden state of every token, shape (batch, length, hidden)."""
         batch, length = ids.shape
         hidden = self.word_embeddings.shape[1]
         head = hidden // self.heads
@@ -184,14 +215,10 @@ class Encoder:
             out += layer.ffn_out_bias
             out += x
             x = _layer_norm_(out, *layer.output_norm, self.eps)
-        tokens = x.reshape(batch, length, hidden)
-        weights = mask[:, :, None].astype(np.float32)
-        pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        unit: Matrix = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
-        return unit
+        tokens: Matrix = x.reshape(batch, length, hidden)
+        return tokens
 
-    def _encode_uncached(self, texts: Sequence[str], batch_size: int) -> dict[str, Matrix]:
+    def _encode_uncached(self, texts: Sequence[str], batch_size: int) -> dict[str, Encoded]:
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         # a batch is padded to its longest text: group texts of similar length to waste little
@@ -206,7 +233,7 @@ class Encoder:
                 batches.append([i])
             else:
                 current.append(i)
-        vectors: dict[str, Matrix] = {}
+        found: dict[str, Encoded] = {}
         for rows in batches:
             length = len(encodings[rows[-1]].ids)
             ids = np.zeros((len(rows), length), dtype=np.int64)  # 0 is [PAD]
@@ -217,14 +244,13 @@ class Encoder:
             # One BLAS thread: the matrices are small, and with two threads OpenBLAS slowed the
             # encoder about five-fold whenever another process held a core (measured here).
             with threadpool_limits(limits=1, user_api="blas"):
-                encoded = self._forward(ids, mask)
-            for i, vector in zip(rows, encoded, strict=True):
-                vectors[texts[i]] = vector
-        return vectors
+                hidden = self._forward(ids, mask)
+            for row, i in enumerate(rows):
+                found[texts[i]] = _encoded(hidden[row, : len(encodings[i].ids)], encodings[i])
+        return found
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> Matrix:
-        """One unit vector per text, shape (len(texts), 384). Recent texts come from a cache."""
-        known: dict[str, Matrix] = {}
+    def _lookup(self, texts: Sequence[str], batch_size: int) -> dict[str, Encoded]:
+        known: dict[str, Encoded] = {}
         with self._cache_lock:
             for text in texts:
                 if text in self._cache:
@@ -238,10 +264,20 @@ class Encoder:
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
             known.update(fresh)
+        return known
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> Matrix:
+        """One unit vector per text, shape (len(texts), 384). Recent texts come from a cache."""
+        known = self._lookup(texts, batch_size)
         result = np.zeros((len(texts), self.word_embeddings.shape[1]), dtype=np.float32)
         for row, text in enumerate(texts):
-            result[row] = known[text]
+            result[row] = known[text].pooled
         return result
+
+    def encode_tokens(self, texts: Sequence[str], batch_size: int = 32) -> list[Encoded]:
+        """Each text's wordpieces with their unit vectors before pooling (and the pooled one)."""
+        known = self._lookup(texts, batch_size)
+        return [known[text] for text in texts]
 
 
 _encoder: Encoder | None = None

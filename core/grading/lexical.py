@@ -51,7 +51,7 @@ SYNONYM_GROUPS = (
     "recall retrieve retrieval recollect",
     "test quiz quizzing exam selftest selftesting flashcard",
     "forget fade decay",
-    "fast quick quickly rapid rapidly swift steep",
+    "fast quick quickly rapid rapidly swift steep speed",
     "slow gradual gradually",
     "review revise revision revisit refresh",
     "reread rereading reviewing_notes",
