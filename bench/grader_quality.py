@@ -45,36 +45,30 @@ def fit(
 ) -> Tuning:
     """Grid search on training rows only (SAF `training`, the calibration set's tuning half).
 
-    The order of the scores is fitted on both (Pearson r); their level only on the calibration
-    set (minus a quarter of its mean absolute error): its rubric counts key points, as learners
-    see them, while SAF's tutors gave partial credit generously (mean 0.83)."""
+    For each word weight, first where a point counts as covered (`fit_covered`), then the
+    score's ramp: the order of the scores fitted on both sets (Pearson r), their level only on
+    the calibration set (minus a quarter of its mean absolute error): its rubric counts key
+    points, as learners see them, while SAF's tutors gave partial credit generously (mean 0.83)."""
     best, best_value = base, -9.0
-    grid = itertools.product(
-        [-0.3, -0.2, -0.1, 0.0, 0.1, 0.2], [0.2, 0.3, 0.4, 0.5, 0.6, 0.8],
-        [1.0] if base is LEXICAL else [0.0, 0.1, 0.2, 0.3, 0.5],
-    )  # fmt: skip
-    for low, width, word in grid:
-        tuning = replace(base, point_low=low, point_high=low + width, word_weight=word)
-        value = 0.0
-        for (evidence, gold), weigh_level in ((saf, False), (calibration, True)):
-            scores = [judge(e, tuning).score for e in evidence]
-            value += pearson(scores, gold)
-            if weigh_level:
-                value -= 0.25 * statistics.fmean(
-                    abs(s - g) for s, g in zip(scores, gold, strict=True)
-                )
-        if value > best_value:
-            best, best_value = tuning, value
-    # then where a point counts as covered, and the ramp moved to centre there: a covered point
-    # earns at least half its credit and a missed one less, so the score and the points agree
-    covered_from = fit_covered(*calibration, best)
-    half = (best.point_high - best.point_low) / 2
-    return replace(
-        best,
-        covered_from=covered_from,
-        point_low=round(covered_from - half, 3),
-        point_high=round(covered_from + half, 3),
-    )
+    for word in [1.0] if base is LEXICAL else [0.0, 0.1, 0.2, 0.3, 0.5]:
+        covered_from = fit_covered(*calibration, replace(base, word_weight=word))
+        for low, width in itertools.product(
+            [-0.3, -0.2, -0.1, 0.0, 0.1, 0.2], [0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.2]
+        ):
+            tuning = replace(
+                base, point_low=low, point_high=low + width, word_weight=word,
+                covered_from=covered_from,
+            )  # fmt: skip
+            value = 0.0
+            for (evidence, gold), weigh_level in ((saf, False), (calibration, True)):
+                scores = [judge(e, tuning).score for e in evidence]
+                value += pearson(scores, gold)
+                if weigh_level:
+                    errors = (abs(s - g) for s, g in zip(scores, gold, strict=True))
+                    value -= 0.25 * statistics.fmean(errors)
+            if value > best_value:
+                best, best_value = tuning, value
+    return best
 
 
 def rubric_points(gold: float, points: int) -> int:

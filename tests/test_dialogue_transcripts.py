@@ -215,7 +215,16 @@ def test_explain_back_shows_typing_then_names_what_is_missing(
 def test_skipping_an_explain_back_moves_on_kindly(memo_onboarded: MemoryLearner) -> None:
     reach_explain_back(memo_onboarded)
     memo_onboarded.transcript(
-        [("skip", ["No problem, we'll come back to this one.", "today's session done", "One more round"])]
+        [
+            (
+                "skip",
+                [
+                    "No problem, we'll come back to this one.",
+                    "today's session done",
+                    "One more round",
+                ],
+            )
+        ]
     )
 
 

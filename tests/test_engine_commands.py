@@ -96,7 +96,11 @@ def test_an_explanation_is_graded_after_the_commit_not_inside_it(onboarded: Chat
     )
     assert key.startswith("command:") and '"graded"' in payload
     replies = onboarded.send_event_later()
-    check_replies("(graded)", replies, ["typing", "explanation", "session done", "One more round"])
+    check_replies(
+        "(graded)",
+        replies,
+        ["typing", "You covered: forgetting is fastest", "session done", "One more round"],
+    )
     assert state_of(pau) == State.IDLE
 
 

@@ -127,7 +127,7 @@ def test_a_paraphrase_with_synonyms_scores_high(concepts: dict[str, Concept]) ->
         "it stick longer, so schedule a few refreshers rather than trying to nail it in one go.",
     )
     assert result.method == "semantic"
-    assert result.score >= 0.6 and len(result.covered) >= 3
+    assert result.score >= 0.55 and len(result.covered) >= 3
     assert result.misconception is None
 
 

@@ -36,7 +36,13 @@ CHUNK_WORDS = 150  # answers longer than the model reads (256 wordpieces) are re
 
 @dataclass(frozen=True)
 class PointSupport:
-    support: tuple[float, ...]  # per key point, about -1..1 (0: nothing beyond the question)
+    """Per key point, about -1..1 (0: nothing beyond the question): `local` in the one piece
+    of the answer that says it best, words shared with other points divided among them (to
+    decide which points were said); `whole` in the whole answer, every word at full weight (to
+    score: it ranks answers better, measured on the SAF training split)."""
+
+    local: tuple[float, ...]
+    whole: tuple[float, ...]
     weight: tuple[float, ...]  # per key point: the weight of its content words
 
 
@@ -95,10 +101,13 @@ def _best(targets: NDArray[np.float32], against: Sequence[Encoded]) -> NDArray[n
     return best
 
 
-def _piece_columns(answer: str, parts: Sequence[str], said: Sequence[Encoded]) -> list[NDArray]:
+def _piece_columns(
+    answer: str, parts: Sequence[str], said: Sequence[Encoded]
+) -> list[NDArray[np.intp]]:
     """For each piece of the answer (sentences, clauses, windows: `answer_pieces`), which
     columns of the answer's wordpieces (all parts side by side) lie inside it."""
-    starts, offset, cursor = [], 0, 0
+    starts: list[int] = []
+    cursor = 0
     for part, encoded in zip(parts, said, strict=True):
         offset = answer.find(part, cursor)
         cursor = offset + len(part)
@@ -123,26 +132,40 @@ def semantic_support(
     parts = chunks(answer)
     encoded = model.encode_tokens([text, question, *parts])
     target, asked, said = encoded[0], encoded[1], encoded[2:]
-    shared = Counter(key for point in points for key in {lemma(w) for w in words(point)})
-    weights = piece_weights(text, target, {lemma(w) for w in words(question)}, shared)
     found = [e.vectors for e in said if len(e.pieces)]
     if not found:
-        return PointSupport((0.0,) * len(points), tuple(1.0 for _ in points))
+        nothing = (0.0,) * len(points)
+        return PointSupport(nothing, nothing, (1.0,) * len(points))
+    asked_lemmas = {lemma(w) for w in words(question)}
+    plain = piece_weights(text, target, asked_lemmas, Counter())
+    shared = Counter(key for point in points for key in {lemma(w) for w in words(point)})
+    divided = piece_weights(text, target, asked_lemmas, shared)
     similarity = target.vectors @ np.concatenate(found).T  # point wordpieces by answer wordpieces
     f = _best(target.vectors, [asked])
     headroom = np.maximum(1 - f, MIN_HEADROOM)
     starts = np.asarray([start for start, _ in target.spans])
     mine = [(starts >= start) & (starts < end) for start, end in spans]
-    totals = [float(weights[m].sum()) for m in mine]
-    best = np.full(len(points), -1.0)
+
+    def per_point(values: NDArray[np.float32], weights: NDArray[np.float32]) -> list[float]:
+        return [
+            float((weights[m] * values[m]).sum() / weights[m].sum()) if weights[m].sum() else 0.0
+            for m in mine
+        ]
+
+    def values_in(columns: NDArray[np.intp] | slice) -> NDArray[np.float32]:
+        best: NDArray[np.float32] = np.clip(
+            (similarity[:, columns].max(axis=1) - f) / headroom, -1.0, 1.0
+        )
+        return best
+
+    whole = per_point(values_in(slice(None)), plain)
     # a point must be said in one place: the best piece of the answer, not words from all over
+    local = [-1.0] * len(points)
     for columns in _piece_columns(answer, parts, said):
-        values = np.clip((similarity[:, columns].max(axis=1) - f) / headroom, -1.0, 1.0)
-        for i, m in enumerate(mine):
-            if totals[i]:
-                best[i] = max(best[i], float((weights[m] * values[m]).sum() / totals[i]))
-    support = tuple(float(b) if t else 0.0 for b, t in zip(best, totals, strict=True))
-    return PointSupport(support, tuple(totals))
+        here = per_point(values_in(columns), divided)
+        local = [max(a, b) for a, b in zip(local, here, strict=True)]
+    weight = tuple(float(plain[m].sum()) for m in mine)
+    return PointSupport(tuple(local), tuple(whole), weight)
 
 
 def word_support(*, question: str, points: Sequence[str], answer: str) -> PointSupport:
@@ -162,4 +185,4 @@ def word_support(*, question: str, points: Sequence[str], answer: str) -> PointS
         floor = sum(w for c, w in weights.items() if c in asked) / total
         support.append((got - floor) / max(1 - floor, MIN_HEADROOM))
         weight.append(total)
-    return PointSupport(tuple(support), tuple(weight))
+    return PointSupport(tuple(support), tuple(support), tuple(weight))

@@ -215,9 +215,9 @@ def find_contradictions(
     for said in claim_pieces(re.sub(r"\s*(?:!=|≠|=/=)\s*", " is not ", answer)):
         if _HEARSAY.search(said):  # "some people think cramming is better": not their claim
             continue
-        for index, point in enumerate(key_points):
+        for number, point in enumerate(key_points):
             if _cued_denial(said, point):
-                cued.append(Contradiction(said, index, "cue"))
+                cued.append(Contradiction(said, number, "cue"))
         for index, target in targets:
             if index is None and _denies_premise(said, target):
                 denials.append(Contradiction(said, index, "premise"))

@@ -111,7 +111,7 @@ def _encoded(hidden: Matrix, encoding: Any) -> Encoded:
         pooled=pooled,
         pieces=tuple(encoding.tokens[i] for i in real),
         words=tuple(int(encoding.word_ids[i]) for i in real),
-        spans=tuple(tuple(encoding.offsets[i]) for i in real),  # type: ignore[misc]
+        spans=tuple((int(encoding.offsets[i][0]), int(encoding.offsets[i][1])) for i in real),
         vectors=np.ascontiguousarray(vectors, dtype=np.float32),
     )
 

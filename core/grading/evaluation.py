@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class BadFile(ValueError):
 
 def load(path: Path) -> list[Row]:
     """The rows of a labelled JSON-lines file (see the module docstring)."""
-    raw: list[dict[str, object]] = []
+    raw: list[dict[str, Any]] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -73,23 +74,25 @@ def load(path: Path) -> list[Row]:
     best: dict[str, float] = defaultdict(float)
     for item in raw:
         key = str(item.get("question_id", item["question"]))
-        best[key] = max(best[key], float(item["score"]))  # type: ignore[arg-type]
+        best[key] = max(best[key], float(item["score"]))
     rows = []
     for item in raw:
         key = str(item.get("question_id", item["question"]))
-        full = float(item.get("max_score") or best[key] or 1.0)  # type: ignore[arg-type]
+        full = float(item.get("max_score") or best[key] or 1.0)
         label = item.get("label")
         points = item.get("key_points") or ()
+        if not isinstance(points, list | tuple):
+            raise BadFile(f"question {key}: key_points must be a list of strings")
         rows.append(
             Row(
                 question=str(item["question"]),
                 reference=str(item["reference"]),
                 answer=str(item["answer"]),
-                gold=min(1.0, float(item["score"]) / full),  # type: ignore[arg-type]
+                gold=min(1.0, float(item["score"]) / full),
                 split=str(item.get("split", "all")),
                 question_id=key,
-                label=label if label in LABELS else None,  # type: ignore[arg-type]
-                key_points=tuple(str(p) for p in points),  # type: ignore[union-attr]
+                label=label if label in LABELS else None,
+                key_points=tuple(str(p) for p in points),
             )
         )
     return rows

@@ -48,7 +48,7 @@ class Tuning:
     """Where support turns into credit; fitted on the SAF training split (`bench/grader_quality.py
     --fit`), one set for each method."""
 
-    point_low: float  # support at which a point starts to earn credit
+    point_low: float  # support (in the whole answer) at which a point starts to earn credit
     point_high: float  # support at which it earns full credit
     word_weight: float  # share of the word-level support in a point's support
     covered_from: float = 0.3  # support from which a point is listed as covered
@@ -58,8 +58,9 @@ class Tuning:
     min_words: int = 2  # content words below which the score shrinks in proportion
 
 
-SEMANTIC = Tuning(point_low=-0.1, point_high=0.5, word_weight=0.3, covered_from=0.2)
-LEXICAL = Tuning(point_low=0.0, point_high=0.6, word_weight=1.0, covered_from=0.3)
+AGREEMENT = 0.3  # how far above the share of covered points the score may go (of what is left)
+SEMANTIC = Tuning(point_low=-0.1, point_high=0.5, word_weight=0.3, covered_from=0.25)
+LEXICAL = Tuning(point_low=-0.1, point_high=0.7, word_weight=1.0, covered_from=0.3)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class Evidence:
 
     method: str  # "semantic" or "lexical"
     key_points: tuple[str, ...]
-    semantic: tuple[float, ...] | None  # per point, wordpiece alignment; None: no model
+    semantic: tuple[float, ...] | None  # per point, wordpiece alignment, local; None: no model
+    semantic_whole: tuple[float, ...] | None  # the same over the whole answer (for the score)
     lexical: tuple[float, ...]  # per point, the same on concept keys
     weights: tuple[float, ...]  # per point: how much it says (its content words)
     contradicted: tuple[int, ...]  # key points the answer says the opposite of
@@ -110,8 +112,9 @@ def gather(
     return Evidence(
         method="lexical" if model is None else "semantic",
         key_points=points,
-        semantic=None if meaning is None else meaning.support,
-        lexical=words_.support,
+        semantic=None if meaning is None else meaning.local,
+        semantic_whole=None if meaning is None else meaning.whole,
+        lexical=words_.local,
         weights=(meaning or words_).weight,
         contradicted=tuple(sorted({c.point for c in found if c.point is not None})),
         misconception=found[0].describe(points, premise) if found else None,
@@ -129,45 +132,46 @@ def _ramp(value: float, low: float, high: float) -> float:
 def judge(evidence: Evidence, tuning: Tuning | None = None) -> Grade:
     """Turn evidence into a Grade, with `tuning` (default: the one for the method available).
 
-    The score is the mean credit of the key points, each weighted by how much it says; a point
-    is covered from a support of `covered_from` (fitted on the calibration set's rubric, which
-    counts points), so the score and the covered points agree."""
+    A point is covered when its local support reaches `covered_from` (fitted on the calibration
+    set's rubric, which counts points). The score is the mean credit of the points (each
+    weighted by its content words) from their support in the whole answer, which ranks answers
+    better; it is then kept within the band the covered points allow, so the two agree."""
     method = evidence.method
     tuning = tuning or (SEMANTIC if method == "semantic" else LEXICAL)
-    if evidence.no_answer or not evidence.key_points:
-        return Grade(0.0, (), evidence.key_points, None, method, (), evidence.key_points)
-    contradicted = tuple(evidence.key_points[i] for i in evidence.contradicted)
-    meaning = evidence.semantic or evidence.lexical
+    points = evidence.key_points
+    if evidence.no_answer or not points:
+        return Grade(0.0, (), points, None, method, (), points)
     word_weight = tuning.word_weight if evidence.semantic is not None else 1.0
-    support = [
-        (1 - word_weight) * m + word_weight * w
-        for m, w in zip(meaning, evidence.lexical, strict=True)
-    ]
-    credit = [_ramp(s, tuning.point_low, tuning.point_high) for s in support]
+
+    def mixed(meaning: tuple[float, ...] | None) -> list[float]:
+        return [
+            (1 - word_weight) * m + word_weight * w
+            for m, w in zip(meaning or evidence.lexical, evidence.lexical, strict=True)
+        ]
+
+    local, whole = mixed(evidence.semantic), mixed(evidence.semantic_whole)
+    credit = [_ramp(s, tuning.point_low, tuning.point_high) for s in whole]
     for point in evidence.contradicted:
-        credit[point], support[point] = 0.0, -1.0
+        credit[point], local[point] = 0.0, -1.0
     weights = [max(w, 1e-6) for w in evidence.weights]
     score = sum(c * w for c, w in zip(credit, weights, strict=True)) / sum(weights)
+    is_covered = [s >= tuning.covered_from for s in local]
+    share = sum(w for w, c in zip(weights, is_covered, strict=True) if c) / sum(weights)
+    score = min(share + AGREEMENT * (1 - share), max(share / 2, score))
     score *= min(1.0, evidence.content_words / tuning.min_words)
     if evidence.misconception is not None:
         # the rubric: a misconception costs a step and caps the score; as the main content of
         # the answer, or when the answer says the opposite of the point or premise, 0
         score = min(tuning.misconception_cap, max(0.0, score - tuning.misconception_step))
         if evidence.says_the_opposite or evidence.misconception_share >= tuning.misconception_main:
-            score, support = 0.0, [-1.0] * len(support)
-    covered = tuple(
-        p for p, s in zip(evidence.key_points, support, strict=True) if s >= tuning.covered_from
-    )
-    missed = tuple(p for p in evidence.key_points if p not in covered and p not in contradicted)
+            score, is_covered = 0.0, [False] * len(points)
+    contradicted = tuple(points[i] for i in evidence.contradicted)
+    covered = tuple(p for p, c in zip(points, is_covered, strict=True) if c)
+    missed = tuple(p for p in points if p not in covered and p not in contradicted)
     return Grade(
-        round(min(1.0, max(0.0, score)), 4),
-        covered,
-        missed,
-        evidence.misconception,
-        method,
-        contradicted,
-        evidence.key_points,
-    )
+        round(min(1.0, max(0.0, score)), 4), covered, missed, evidence.misconception, method,
+        contradicted, points,
+    )  # fmt: skip
 
 
 def grade(
