@@ -16,7 +16,7 @@ from core.content import Concept
 from core.content_loader import load_course
 from core.grading import batch, encoder, evaluation, grade_lines
 from core.grading.evaluation import Report
-from core.grading.grader import Grade, feedback, gather, grade, judge
+from core.grading.grader import AGREEMENT, Grade, feedback, gather, grade, judge
 from core.grading.lexical import SYNONYM_GROUPS, claim, concept, lemma, words
 from tests.conftest import DEMO_COURSE, ROOT
 
@@ -290,8 +290,9 @@ def test_the_score_and_the_key_points_agree(concepts: dict[str, Concept], answer
     points = concept_.explain_back.key_points
     judged = (*result.covered, *result.missed, *result.contradicted)
     assert sorted(judged) == sorted(points)  # each point exactly once
-    assert result.score <= len(result.covered) / len(points) + 0.25
-    assert result.score >= (len(result.covered) / len(points)) * 0.5 or result.misconception
+    share = len(result.covered) / len(points)  # points differ a little in weight: 0.1 slack
+    assert result.score <= share + AGREEMENT * (1 - share) + 0.1
+    assert result.score >= share / 2 - 0.1 or result.misconception
 
 
 # --- batch -------------------------------------------------------------------------------------
@@ -342,9 +343,9 @@ def test_batch_survives_a_grader_failure(monkeypatch: pytest.MonkeyPatch) -> Non
 # five concepts (bench/grader_quality.py --fit). Floors sit a little below what was measured.
 
 SAF = ROOT / "tests" / "data" / "grading" / "saf_short_answers_en.jsonl"
-SAF_PEARSON_FLOOR = {"unseen_questions": 0.60, "unseen_answers": 0.33}  # measured: see README
+SAF_PEARSON_FLOOR = {"unseen_questions": 0.62, "unseen_answers": 0.35}  # measured 0.644, 0.373
 SAF_MARGIN = 0.05  # over the best naive baseline, on questions the grader never saw
-CALIBRATION_HELD_OUT_FLOOR = 0.72  # measured: see README
+CALIBRATION_HELD_OUT_FLOOR = 0.78  # measured 0.815
 
 
 @pytest.fixture(scope="module")

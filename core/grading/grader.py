@@ -58,9 +58,9 @@ class Tuning:
     min_words: int = 2  # content words below which the score shrinks in proportion
 
 
-AGREEMENT = 0.3  # how far above the share of covered points the score may go (of what is left)
-SEMANTIC = Tuning(point_low=-0.1, point_high=0.5, word_weight=0.3, covered_from=0.25)
-LEXICAL = Tuning(point_low=-0.1, point_high=0.7, word_weight=1.0, covered_from=0.3)
+AGREEMENT = 0.5  # how far above the share of covered points the score may go (of what is left)
+SEMANTIC = Tuning(point_low=-0.1, point_high=0.4, word_weight=0.3, covered_from=0.25)
+LEXICAL = Tuning(point_low=-0.1, point_high=0.5, word_weight=1.0, covered_from=0.3)
 
 
 @dataclass(frozen=True)
