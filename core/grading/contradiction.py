@@ -27,11 +27,8 @@ only lose the coverage they fail to earn.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
-from numpy.typing import NDArray
 
 from core.grading.lexical import Claim, claim, concept, content_concepts
 from core.grading.segment import claim_pieces, question_premise, subject_part
@@ -45,7 +42,6 @@ _PRAISE = re.compile(
     re.IGNORECASE,
 )
 _OTHER_SIDE = re.compile(r"\b(?:than|beats?|instead of|rather than|over|outperforms?)\b|>", re.I)
-Embed = Callable[[Sequence[str]], NDArray[np.float32]]
 
 _DENIED_BENEFIT = re.compile(
     r"\b(?:(?:does|do|did|will|would|can)\s*(?:n'?t|not)|never|hardly|barely)\s+(?:really\s+|"
