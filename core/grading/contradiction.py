@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from core.grading.lexical import Claim, claim, concept, content_concepts
 from core.grading.segment import claim_pieces, question_premise, subject_part
@@ -116,17 +117,24 @@ def _reversed(said: str, point: str) -> bool:
     return bool(said_loser & point_winner) or not set(content_concepts(said)) & point_winner
 
 
-def _benefit_of(point: str) -> set[str]:
+@lru_cache(maxsize=4096)  # key points repeat across clauses and answers: analysed once
+def _benefit_of(point: str) -> frozenset[str]:
     """What a point says works: the winner of "A beats B", or the subject of a point that
     praises or says it strengthens, helps or slows fading."""
     sides = _sides(point, _OTHER_SIDE)
     if sides is not None and sides[0]:
-        return sides[0] - PRAISE_CONCEPTS
-    concepts = set(content_concepts(point))
+        return frozenset(sides[0] - PRAISE_CONCEPTS)
     subject = claim(point).subject
-    if subject and concepts & (PRAISE_CONCEPTS | {concept("strengthen"), concept("slow")}):
-        return {subject}
-    return set()
+    if subject and set(_concepts_of(point)) & (
+        PRAISE_CONCEPTS | {concept("strengthen"), concept("slow")}
+    ):
+        return frozenset({subject})
+    return frozenset()
+
+
+@lru_cache(maxsize=4096)
+def _concepts_of(point: str) -> tuple[str, ...]:
+    return tuple(content_concepts(point))
 
 
 def _cued_denial(said: str, point: str) -> bool:
@@ -135,7 +143,7 @@ def _cued_denial(said: str, point: str) -> bool:
     said_concepts = set(content_concepts(said))
     if _DENIED_BENEFIT.search(said):  # of the very thing the point says works
         return claim(said).subject in _benefit_of(point) - PRAISE_CONCEPTS
-    point_concepts = set(content_concepts(point))
+    point_concepts = set(_concepts_of(point))
     shared = said_concepts & point_concepts
     if _STEADY_RATE.search(said) and shared:
         return {concept("fast"), concept("slow")} <= point_concepts  # the point: rate changes
@@ -143,7 +151,7 @@ def _cued_denial(said: str, point: str) -> bool:
         return bool(_COMES_BACK.search(point)) and concept("forget") in point_concepts
     if _ABUNDANCE.search(said) and _LIMIT.search(point):
         return claim(said).subject == claim(point).subject
-    return bool(shared) and _trend_reversed(content_concepts(said), content_concepts(point))
+    return bool(shared) and _trend_reversed(content_concepts(said), _concepts_of(point))
 
 
 def _trend_reversed(said: Sequence[str], point: Sequence[str]) -> bool:

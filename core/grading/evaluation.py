@@ -153,10 +153,9 @@ def fit_cuts(scores: Sequence[float], labels: Sequence[str]) -> tuple[float, flo
     }
     low_part = below[LABELS[0]] - below[LABELS[1]]
     high_part = below[LABELS[1]] - below[LABELS[2]]
-    best_low = np.maximum.accumulate(low_part)
-    where_low = np.array([int(np.argmax(low_part[: i + 1])) for i in range(len(candidates))])
-    high = int(np.argmax(best_low + high_part))
-    return float(candidates[where_low[high]]), float(candidates[high])
+    high = int(np.argmax(np.maximum.accumulate(low_part) + high_part))
+    low = int(np.argmax(low_part[: high + 1]))
+    return float(candidates[low]), float(candidates[high])
 
 
 @dataclass(frozen=True)
