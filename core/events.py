@@ -45,6 +45,7 @@ class InboundEvent:
     media_type: str = ""
     ref: str = ""  # what an answer refers to (a quiz item, an activity), when known
     data: Mapping[str, Any] = field(default_factory=dict)  # an internal event's result
+    language: str = ""  # the language the learner's app is set to, when the platform says
 
     def __repr__(self) -> str:
         text = (
@@ -77,6 +78,7 @@ class InboundEvent:
             "media_type": self.media_type,
             "ref": self.ref,
             **({"data": dict(self.data)} if self.data else {}),
+            **({"language": self.language} if self.language else {}),
         }
 
     @staticmethod
@@ -90,4 +92,5 @@ class InboundEvent:
             media_type=str(data.get("media_type") or ""),
             ref=str(data.get("ref") or ""),
             data=dict(data.get("data") or {}),
+            language=str(data.get("language") or ""),
         )

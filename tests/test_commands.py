@@ -89,9 +89,9 @@ def test_help_and_progress_come_back_to_the_open_activity(
     memo: MemoryLearner, where: State
 ) -> None:
     reach(memo, where)
-    memo.transcript([("help", ["Here's what I understand", "Back to where we were", ""])])
+    memo.transcript([("help", ["Here's what I understand", "Back to "])])
     # the chart follows the progress text, and the way back follows the chart
-    memo.transcript([("progress", ["📊", "progress chart", "Back to where we were", ""])])
+    memo.transcript([("progress", ["📊", "progress chart", "Back to "])])
     assert memo.state is where
 
 
@@ -105,12 +105,12 @@ def test_while_an_explanation_is_graded_the_learner_hears_it_is_coming(memo: Mem
     )
     memo.hold_commands = False
     memo.transcript([("why does spacing work?", [
-        "Good question!", "From the lesson", "still reading your explanation",
+        "From the lesson", "still reading your explanation",
         "Good start! You covered", "today's session done", "One more round",
     ])])  # fmt: skip
 
 
-@pytest.mark.parametrize("spelling", ["STOP", "/stop", "Stop", "unsubscribe", "CANCEL"])
+@pytest.mark.parametrize("spelling", ["STOP", "/stop", "Stop", "unsubscribe", "Stopp", "quit"])
 def test_stop_in_any_spelling(memo_onboarded: MemoryLearner, spelling: str) -> None:
     kind = EventKind.COMMAND if spelling.startswith("/") else EventKind.TEXT
     replies = memo_onboarded.send(InboundEvent(kind, text=spelling))
@@ -134,7 +134,7 @@ def test_stopped_learners_get_only_a_hint_until_they_start_again(
 def test_pause_keeps_the_session_and_resume_brings_it_back(memo_onboarded: MemoryLearner) -> None:
     memo_onboarded.say("Continue")
     memo_onboarded.transcript(
-        [("pause", "Paused"), ("resume", ["Reminders are on again", "Back to where we were", "❓"])]
+        [("pause", "Paused"), ("resume", ["Reminders are on again", "Back to the question"])]
     )
     assert memo_onboarded.state is State.QUIZ
 
@@ -153,7 +153,7 @@ def test_quiz_keyword_asks_one_question(memo_onboarded: MemoryLearner) -> None:
     memo_onboarded.say("quiz")
     quiz = next(r for r in memo_onboarded.last_replies if isinstance(r, Quiz))
     memo_onboarded.transcript(
-        [(str(quiz.correct_index + 1), ["Right!", "session done", "One more round"])]
+        [(str(quiz.correct_index + 1), ["Right!", "Quick quiz done: 1/1 right", "One more round"])]
     )
 
 
@@ -176,7 +176,7 @@ def test_delete_can_be_cancelled(memo_onboarded: MemoryLearner) -> None:
     memo_onboarded.transcript(
         [
             ("delete", "Are you sure?"),
-            ("No, keep it", ["nothing was deleted", "Back to where we were", "Continue"]),
+            ("No, keep it", ["nothing was deleted", "Back to the lesson"]),
         ]
     )
     assert memo_onboarded.state is State.LESSON and memo_onboarded.erased == 0
@@ -188,7 +188,7 @@ def test_a_keyword_while_delete_waits_for_confirmation_cancels_it(
     memo_onboarded.transcript(
         [
             ("delete", "Are you sure?"),
-            ("progress", ["📊", "progress chart", "Back to where we were", "Continue"]),
+            ("progress", ["📊", "progress chart", "Back to the lesson"]),
             ("yes", ["First lesson done", "Step 2 of 3", "❓"]),
         ]
     )

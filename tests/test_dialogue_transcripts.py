@@ -61,8 +61,8 @@ def test_something_else_than_yes_or_no_asks_for_consent_again(memo: MemoryLearne
         [
             ("hi", CONSENT),
             ("what do you store?", ["I need your OK", "Yes, let's go"]),
-            ("export", ["I don't hold any data about you yet", "I'm PAU", "privacy"]),
-            ("progress", CONSENT),
+            ("export", ["I don't hold any data about you yet", "Is that OK with you?"]),
+            ("progress", ["privacy first", "Is that OK with you?"]),
         ]
     )
     assert memo.state is State.CONSENT
@@ -121,7 +121,7 @@ def test_a_stale_button_from_an_old_quiz_does_not_answer_the_open_one(
     memo_onboarded.say("Continue")
     stale = InboundEvent(EventKind.CHOICE, choice_id="answer:other-item:0", ref="other-item")
     memo_onboarded.send(stale)
-    assert [type(r).__name__ for r in memo_onboarded.last_replies] == ["Text", "Text", "Quiz"]
+    assert [type(r).__name__ for r in memo_onboarded.last_replies] == ["Text", "Choices"]
     assert "closed" in memo_onboarded.text_of(memo_onboarded.last_replies)
     assert memo_onboarded.state is State.QUIZ
 
@@ -135,11 +135,12 @@ def test_a_question_mid_quiz_is_answered_and_the_quiz_resumes(
         [
             (
                 "Why do we forget things so fast after learning them?",
-                ["Good question!", "From the lesson", "Back to where we were", quiz.question],
+                ["From the lesson", "Back to the question — your answer?\n   [1] a)"],
             )
         ]
     )
-    assert quiz_of(memo_onboarded).item_id == quiz.item_id
+    [back] = memo_onboarded.last_replies[1:]
+    assert isinstance(back, Choices) and back.options[0].id == f"answer:{quiz.item_id}:0"
     assert memo_onboarded.state is State.QUIZ
     memo_onboarded.transcript([(str(quiz.correct_index + 1), ["✅ Right!", "Step 3 of 3", "💭"])])
 
@@ -149,7 +150,7 @@ def test_a_question_during_the_lesson_keeps_the_lesson_open(memo_onboarded: Memo
         [
             (
                 "what did Ebbinghaus find about relearning?",
-                ["Good question!", "From the lesson", "Back to where we were", "Continue"],
+                ["From the lesson", "Back to the lesson — tap Continue"],
             ),
             ("Continue", ["First lesson done", "Step 2 of 3", "❓"]),
         ]
@@ -160,8 +161,7 @@ def test_a_question_outside_the_course_gets_an_honest_answer(memo_onboarded: Mem
     memo_onboarded.transcript(
         [
             ("What is the capital of Mongolia?", [
-                "Good question!", "couldn't find that in the course", "Back to where we were",
-                "Continue",
+                "couldn't find that in the course", "Back to the lesson",
             ])
         ]
     )  # fmt: skip
@@ -169,7 +169,7 @@ def test_a_question_outside_the_course_gets_an_honest_answer(memo_onboarded: Mem
 
 def test_unknown_input_gets_a_short_helpful_reply(memo_onboarded: MemoryLearner) -> None:
     memo_onboarded.say("Continue")
-    memo_onboarded.transcript([("banana", ["Pick one of the options", "❓"])])
+    memo_onboarded.transcript([("banana", "Pick one of the options")])
     memo_onboarded.say("1")
     memo_onboarded.say("skip")
     assert memo_onboarded.state is State.IDLE
@@ -180,7 +180,7 @@ def test_stickers_and_photos_get_a_polite_reply(memo_onboarded: MemoryLearner) -
     sticker = InboundEvent(EventKind.UNSUPPORTED, media_type="sticker")
     replies = memo_onboarded.send(sticker)
     assert "can't open sticker messages" in memo_onboarded.text_of(replies[:1])
-    assert "Back to where we were" in memo_onboarded.text_of(replies[1:2])
+    assert "Back to the lesson" in memo_onboarded.text_of(replies[1:2])
     assert memo_onboarded.state is State.LESSON
 
 
@@ -240,7 +240,7 @@ def test_a_finished_session_offers_another_round(memo_onboarded: MemoryLearner) 
 
 def test_a_very_long_message_is_handled_not_crashed(onboarded: ChatLearner) -> None:
     onboarded.transcript(
-        [("why " * 5000, ["Good question!", "couldn't find that", "Back to where", "Continue"])]
+        [("why " * 5000, ["The idea behind “Why we forget", "Back to the lesson"])]
     )
     with transaction(onboarded.pau.engine) as session:
         errors = session.execute(

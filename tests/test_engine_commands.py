@@ -147,9 +147,10 @@ def test_a_late_grade_is_acknowledged_and_never_applied_to_the_next_activity(
 
     async def leave_then_grade() -> None:
         await pau.commands.start_due()  # grading starts, and waits at the gate
-        pau.ingest(channel="test", sender_id=onboarded.user_id, platform_message_id="quiz",
-                   event=InboundEvent.text_message("quiz"))  # fmt: skip
-        await asyncio.to_thread(pau.process_pending)  # the learner moved on to a quick quiz
+        for word in ("cancel", "quiz"):  # the learner ends the session, asks for a quick quiz
+            pau.ingest(channel="test", sender_id=onboarded.user_id, platform_message_id=word,
+                       event=InboundEvent.text_message(word))  # fmt: skip
+        await asyncio.to_thread(pau.process_pending)
         gate.open.set()
         await pau.commands.run_until_idle()
 

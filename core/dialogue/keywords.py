@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from core.commands import Command, CommandKind
+from core.content import normalize
 from core.curriculum import path_to
 from core.dialogue import onboarding, session
 from core.dialogue.model import Transition, Turn
 from core.dialogue.parsing import Keyword
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
+from core.events import InboundEvent
 from core.learner import Learning
 from core.progress import mastery_by_concept, render_progress
 from core.replies import Choices, Option, Reply, Text
+from core.texts import available_languages
 
 
 def menu(turn: Turn) -> Choices:
@@ -38,25 +41,42 @@ def where_we_were(turn: Turn) -> list[Reply]:
     return [menu(turn)]
 
 
-def handle_before_consent(turn: Turn, keyword: Keyword) -> Transition:
-    """Before consent we hold nothing, so most keywords just explain and ask again."""
+def handle_before_consent(turn: Turn, keyword: Keyword, argument: str = "") -> Transition:
+    """Before consent we hold nothing, so most keywords just explain and ask again: the welcome
+    once (the first message), then only the consent question."""
     t = turn.t
-    if keyword is Keyword.STOP:
-        return Transition(State.CONSENT, {}, (Text(t("consent_declined")),), erase_learner=True)
+    if keyword is Keyword.LANG:
+        return set_language(turn, argument)
+    if not turn.snapshot.data.get("asked"):
+        return onboarding.handle(turn, InboundEvent.text_message(""))
+    consent = onboarding.consent_choices(turn)
     if keyword in (Keyword.EXPORT, Keyword.DELETE):
-        return turn.stay(
-            Text(t("nothing_stored")), *onboarding.question_for(turn, State.CONSENT), asked=True
-        )
-    return turn.stay(*onboarding.question_for(turn, State.CONSENT), asked=True)
+        return turn.stay(Text(t("nothing_stored")), consent)
+    return turn.stay(Text(t("consent_first")), consent)
 
 
-def handle(turn: Turn, keyword: Keyword) -> Transition:
+def stop(turn: Turn) -> Transition:
+    """STOP, from any state: before consent it forgets the request, after it unsubscribes."""
+    snapshot = turn.snapshot
+    if not snapshot.profile.consented:
+        return Transition(State.CONSENT, {}, (Text(turn.t("consent_declined")),), erase_learner=True)
+    data = {**snapshot.data, "stopped_from": str(snapshot.state)}
+    return Transition(State.STOPPED, data, (Text(turn.t("stopped")),)).then(stopped=True)
+
+
+SESSION_KEYWORDS = (Keyword.TODAY, Keyword.START, Keyword.MORE, Keyword.QUIZ)
+
+
+def handle(turn: Turn, keyword: Keyword, argument: str = "") -> Transition:
     t = turn.t
     snapshot = turn.snapshot
     state = snapshot.state
     if keyword is Keyword.STOP:
-        data = {**snapshot.data, "stopped_from": str(state)}
-        return Transition(State.STOPPED, data, (Text(t("stopped")),)).then(stopped=True)
+        return stop(turn)
+    if not snapshot.profile.consented:
+        return handle_before_consent(turn, keyword, argument)
+    if keyword is Keyword.LANG:
+        return set_language(turn, argument)
     if keyword is Keyword.EXPORT:
         export = Command(CommandKind.EXPORT_DATA)
         return turn.stay(Text(t("export_coming"))).then(commands=(export,))
@@ -95,13 +115,13 @@ def handle(turn: Turn, keyword: Keyword) -> Transition:
         # the chart follows as its own event (chart_ready), and with it the way back
         return turn.stay(progress_text(turn)).then(commands=(chart_command(turn),))
     if keyword is Keyword.GOAL:
-        return turn.stay(goal_choices(turn))
+        return set_goal(turn, argument) if argument else turn.stay(goal_choices(turn))
     if keyword is Keyword.ASK:
         return turn.stay(Text(t("ask_hint")))
-    if state in ACTIVITIES and keyword in (Keyword.TODAY, Keyword.START):
-        return turn.stay(Text(t("session_in_progress")), *session.reprompt(turn))
+    if state in ACTIVITIES and keyword in SESSION_KEYWORDS:
+        return turn.stay(*session.reprompt(turn, t("session_in_progress")))
     if keyword is Keyword.QUIZ:
-        return session.start(turn, session.one_quiz(turn))
+        return session.start(turn, session.one_quiz(turn), kind=session.QUICK_QUIZ)
     # START, TODAY, MORE: a new session of today's three.
     return session.start(turn, session.todays_three(turn))
 
@@ -123,10 +143,39 @@ def chart_command(turn: Turn) -> Command:
     snapshot, course, t = turn.snapshot, turn.course, turn.t
     assert course is not None
     studied = [[title, m] for title, m in mastery_by_concept(course, snapshot.progress, turn.now)]
-    subtitle = t("chart_subtitle", xp=snapshot.motivation.xp, streak=snapshot.motivation.streak)
+    subtitle = t("chart_subtitle", xp=snapshot.motivation.xp, streak=session.shown_streak(turn))
     args = {"title": course.title, "studied": studied, "subtitle": subtitle,
             "caption": t("chart_caption")}  # fmt: skip
     return Command(CommandKind.RENDER_CHART, args, ref=session.activity_ref(turn))
+
+
+LANGUAGE_NAMES = {"en": "en", "english": "en", "englisch": "en", "de": "de", "deutsch": "de",
+                  "german": "de", "germany": "de"}  # fmt: skip
+
+
+def language_choices(turn: Turn) -> Choices:
+    options = tuple(
+        Option(f"lang:{code}", turn.world.catalog_for(code)("language_name"))
+        for code in available_languages()
+    )
+    return Choices(turn.t("lang_prompt"), options)
+
+
+def set_language(turn: Turn, argument: str) -> Transition:
+    """`lang` asks which; `lang de`, `sprache deutsch` or a tap sets it. Course content stays in
+    the course's own language."""
+    if not argument:
+        return turn.stay(language_choices(turn))
+    code = LANGUAGE_NAMES.get(normalize(argument), normalize(argument))
+    if code not in available_languages():
+        return turn.stay(Text(turn.t("lang_unknown")), language_choices(turn))
+    changed = replace(turn.snapshot, profile=replace(turn.snapshot.profile, language=code))
+    after = Turn(changed, turn.now, turn.world)
+    if not changed.profile.consented:
+        return after.stay(*onboarding.question_for(after, State.CONSENT), asked=True).then(
+            language=code
+        )
+    return after.stay(Text(after.t("lang_set")), *where_we_were(after)).then(language=code)
 
 
 def goal_choices(turn: Turn) -> Choices:

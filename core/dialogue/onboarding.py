@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+
 from core.content import normalize
 from core.dialogue import session
 from core.dialogue.model import Transition, Turn
@@ -17,6 +20,9 @@ from core.dialogue.parsing import (
 from core.dialogue.states import State
 from core.events import EventKind, InboundEvent
 from core.replies import Choices, Option, Reply, Text
+from core.texts import available_languages
+
+log = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 40
 NOT_NAMES = YES | NO | {"hi", "hello", "hey", "hallo", "hola", "start"}
@@ -28,17 +34,14 @@ def question_for(turn: Turn, state: State) -> list[Reply]:
     """The question a learner in `state` is being asked (used to ask it and to ask it again)."""
     t = turn.t
     if state is State.CONSENT:
-        return [
-            Text(t("welcome")),
-            Choices(
-                t("consent_prompt"),
-                (Option("yes", t("button_agree")), Option("no", t("button_decline"))),
-            ),
-        ]
+        return [Text(t("welcome")), consent_choices(turn)]
     if state is State.NAME:
         return [Text(t("ask_name"))]
     if state is State.COURSE:
         courses = sorted(turn.world.courses.values(), key=lambda c: c.title)
+        if not courses:
+            log.warning("no course imported: a learner is waiting to choose one (pau content import)")
+            return [Text(t("no_course_yet"))]
         lines = [Text(t("course_list", courses=courses))]
         options = tuple(Option(f"course:{c.slug}", c.title[:60]) for c in courses[:10])
         return [*lines, Choices(t("ask_course"), options)]
@@ -55,6 +58,26 @@ def question_for(turn: Turn, state: State) -> list[Reply]:
         return [Text(t("ask_timezone"))]
     options = (Option("yes", t("button_nudges_yes")), Option("no", t("button_nudges_no")))
     return [Choices(t("ask_nudges", time=turn.snapshot.profile.daily_time), options)]
+
+
+def consent_choices(turn: Turn) -> Choices:
+    t = turn.t
+    options = (Option("yes", t("button_agree")), Option("no", t("button_decline")))
+    return Choices(t("consent_prompt"), options)
+
+
+def platform_language(code: str) -> str:
+    """'de-DE' or 'de' -> 'de' when PAU speaks it, else ''."""
+    language = code.split("-", 1)[0].split("_", 1)[0].lower()
+    return language if language in available_languages() else ""
+
+
+def zone_label(zone: str) -> str:
+    """A zone in the learner's terms: 'UTC+2', not 'Etc/GMT-2' (whose sign is inverted)."""
+    if zone.startswith("Etc/GMT") and len(zone) > len("Etc/GMT"):
+        offset = zone.removeprefix("Etc/GMT")
+        return f"UTC{'-' if offset.startswith('+') else '+'}{offset[1:]}"
+    return zone
 
 
 def ask(turn: Turn, state: State, *intro: Reply) -> Transition:
@@ -98,6 +121,18 @@ def _time_choice(event: InboundEvent) -> str | None:
     return DAILY_TIMES.get(key) or parse_time_of_day(event.text)
 
 
+def _welcome(turn: Turn, event: InboundEvent) -> Transition:
+    """The first message: the welcome and the consent question, in the language the learner's
+    app is set to when PAU speaks it (`lang` changes it any time)."""
+    language = platform_language(event.language)
+    if not language or language == turn.snapshot.profile.language:
+        return turn.stay(*question_for(turn, State.CONSENT), asked=True)
+    profile = replace(turn.snapshot.profile, language=language)
+    speaking = Turn(replace(turn.snapshot, profile=profile), turn.now, turn.world)
+    welcome = speaking.stay(*question_for(speaking, State.CONSENT), asked=True)
+    return welcome.then(language=language)
+
+
 def handle(turn: Turn, event: InboundEvent) -> Transition:
     state = turn.snapshot.state
     t = turn.t
@@ -105,7 +140,7 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
         return turn.stay(Text(t("unsupported_onboarding")), *question_for(turn, state))
     if state is State.CONSENT:
         if not turn.snapshot.data.get("asked"):
-            return turn.stay(*question_for(turn, state), asked=True)
+            return _welcome(turn, event)
         if is_yes(event):
             return ask(turn, State.NAME, Text(t("consent_thanks"))).then(consented=True)
         if is_no(event):
@@ -118,6 +153,8 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
         return ask(turn, State.COURSE, Text(t("greet_name", name=name))).then(name=name)
     if state is State.COURSE:
         slug = _course_choice(turn, event)
+        if slug is None and not turn.world.courses:  # nothing to choose from yet
+            return turn.stay(*question_for(turn, state))
         if slug is None:
             return turn.stay(Text(t("didnt_catch")), *question_for(turn, state))
         return ask(turn, State.LEVEL).then(course_slug=slug)
@@ -135,7 +172,8 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
         zone = parse_timezone(event.text)
         if zone is None:
             return turn.stay(Text(t("bad_timezone")), *question_for(turn, state))
-        confirm = Text(t("timezone_set", zone=zone, clock=local_clock(zone, turn.now)))
+        clock = local_clock(zone, turn.now)
+        confirm = Text(t("timezone_set", zone=zone_label(zone), clock=clock))
         return turn.go(State.NUDGES, confirm, *question_for(turn, State.NUDGES)).then(timezone=zone)
     # State.NUDGES
     if not (is_yes(event) or is_no(event)):

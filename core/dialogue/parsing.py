@@ -27,19 +27,34 @@ class Keyword(StrEnum):
     DELETE = "delete"
     MORE = "more"
     GOAL = "goal"
+    LANG = "lang"
 
 
-ALIASES = {
+ALIASES = {  # normalized; German beside English (the learner may write either)
     "unsubscribe": Keyword.STOP,
-    "cancel": Keyword.STOP,
     "quit": Keyword.STOP,
+    "stopp": Keyword.STOP,
+    "abmelden": Keyword.STOP,
     "today s three": Keyword.TODAY,
     "session": Keyword.TODAY,
     "lesson": Keyword.TODAY,
+    "heute": Keyword.TODAY,
+    "lektion": Keyword.TODAY,
     "one more": Keyword.MORE,
     "continue learning": Keyword.MORE,
     "topic": Keyword.GOAL,
     "topics": Keyword.GOAL,
+    "ziel": Keyword.GOAL,
+    "language": Keyword.LANG,
+    "sprache": Keyword.LANG,
+    "hilfe": Keyword.HELP,
+    "fortschritt": Keyword.PROGRESS,
+    "pausieren": Keyword.PAUSE,
+    "fortsetzen": Keyword.RESUME,
+    "exportieren": Keyword.EXPORT,
+    "meine daten": Keyword.EXPORT,
+    "loschen": Keyword.DELETE,
+    "frage": Keyword.ASK,
 }
 
 YES = {
@@ -51,16 +66,17 @@ YES = {
     "ok",
     "okay",
     "i agree",
+    "ja",
+    "klar",
+    "gerne",
+    "ja bitte",
+    "einverstanden",
     "agree",
     "yes please",
     "of course",
     "👍",
 }
-NO = {"no", "n", "nope", "no thanks", "no thank you", "not now", "nah"}
-QUESTION_WORDS = (
-    "what", "why", "how", "when", "where", "who", "which", "can", "could", "is", "are",
-    "does", "do", "should", "would", "will", "explain", "tell me", "whats",
-)  # fmt: skip
+NO = {"no", "n", "nope", "no thanks", "no thank you", "not now", "nah", "nein", "nein danke", "lieber nicht"}
 CHOICE_PREFIX = "cmd:"
 
 
@@ -87,16 +103,6 @@ def is_yes(event: InboundEvent) -> bool:
 
 def is_no(event: InboundEvent) -> bool:
     return event.choice_id == "no" or normalize(event.text) in NO
-
-
-def looks_like_question(text: str) -> bool:
-    stripped = text.strip()
-    if stripped.endswith("?"):
-        return True
-    first_words = normalize(stripped)
-    return len(first_words.split()) >= 3 and first_words.startswith(
-        tuple(w + " " for w in QUESTION_WORDS)
-    )
 
 
 _TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$")

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.dialogue import answers, keywords, session
+from core.dialogue import explain, keywords, session
 from core.dialogue.model import Transition, Turn
 from core.dialogue.session import activity_ref
 from core.dialogue.states import ACTIVITIES, State
@@ -36,7 +36,7 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
     )
     if event.kind is EventKind.GRADED:
         if current and snapshot.state is State.EXPLAIN_GRADING:
-            return answers.explain_feedback(turn, event.data)
+            return explain.explain_feedback(turn, event.data)
         return _late_grade(turn, event)
     if event.kind is EventKind.CHART_READY:
         if snapshot.state is State.STOPPED:
@@ -45,7 +45,11 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
         return turn.stay(image, *(keywords.where_we_were(turn) if current else []))
     if event.kind is EventKind.EXPORT_READY:
         content = str(event.data["json"]).encode("utf-8")
-        return turn.stay(File("pau-my-data.json", content, "application/json"))
+        file = File("pau-my-data.json", content, "application/json")
+        summary = event.data.get("summary")  # absent from an export asked for before summaries
+        if not isinstance(summary, dict):
+            return turn.stay(file)
+        return turn.stay(Text(turn.t("export_summary", **summary)), file)
     if event.kind is EventKind.TIMER_FIRED:
         if event.data.get("name") == "still_there" and current and _may_speak_up(turn):
             return turn.stay(Text(turn.t("still_there")))
@@ -75,7 +79,7 @@ def _failed(turn: Turn, event: InboundEvent, current: bool) -> Transition:
     command = event.data.get("command")
     if command == "grade_explanation":
         if current and turn.snapshot.state is State.EXPLAIN_GRADING:
-            return answers.explain_feedback(turn, None)
+            return explain.explain_feedback(turn, None)
         return turn.stay()
     if command == "render_chart":  # the text was sent already; only the way back is missing
         return turn.stay(*(keywords.where_we_were(turn) if current else []))

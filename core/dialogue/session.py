@@ -11,6 +11,7 @@ from core.commands import Timer
 from core.content import QuizItem
 from core.dialogue.model import Transition, Turn
 from core.dialogue.states import ACTIVITIES, State
+from core.motivation import current_streak, local_day
 from core.planner import PlannerInput
 from core.replies import Choices, Option, Quiz, Reply, Text
 
@@ -21,7 +22,11 @@ ACTIVITY_STATES = {
     "reflection": State.REFLECTION,
     "explain": State.EXPLAIN,
 }
-SESSION_KEYS = ("plan", "index", "asked_at", "session_answered", "session_correct", "grading")
+SESSION_KEYS = (
+    "plan", "plan_kind", "index", "asked_at", "session_answered", "session_correct", "grading",
+)  # fmt: skip
+TODAYS_THREE, QUICK_QUIZ = "today", "quiz"  # plan kinds: only today's three ends with a summary
+MAX_OPTION_LABEL = 40  # a re-prompt's answer buttons: the letter and the start of the option
 STILL_THERE_AFTER = timedelta(minutes=15)  # a quiz left open this long gets one gentle word
 
 
@@ -57,13 +62,21 @@ def _session_data(turn: Turn) -> dict[str, Any]:
     return {k: v for k, v in turn.snapshot.data.items() if k not in SESSION_KEYS}
 
 
-def start(turn: Turn, plan: list[dict[str, str]], *intro: Reply) -> Transition:
+def start(
+    turn: Turn, plan: list[dict[str, str]], *intro: Reply, kind: str = TODAYS_THREE
+) -> Transition:
     if not plan:
         return Transition(
             State.IDLE, _session_data(turn), (*intro, Text(turn.t("nothing_planned")))
         )
-    data = {**_session_data(turn), "plan": plan, "session_answered": 0, "session_correct": 0}
+    data = {**_session_data(turn), "plan": plan, "plan_kind": kind, "session_answered": 0,
+            "session_correct": 0}  # fmt: skip
     return present(turn, data, 0, intro)
+
+
+def end(turn: Turn, *replies: Reply) -> Transition:
+    """Leave the session (cancelled): back to idle, what was done so far is kept."""
+    return Transition(State.IDLE, _session_data(turn), replies)
 
 
 def current(turn: Turn) -> dict[str, str] | None:
@@ -150,14 +163,41 @@ def present(
     return transition
 
 
-def reprompt(turn: Turn) -> list[Reply]:
-    """Re-present the interrupted activity (after a question, help, progress...)."""
+def reprompt(turn: Turn, line: str = "") -> list[Reply]:
+    """The way back to the open activity after a detour (a question, help, a greeting...): one
+    short line with its buttons, not the whole item again. `line` replaces the default line."""
     activity = current(turn)
-    if activity is None or turn.course is None:
+    course = turn.course
+    if activity is None or course is None:
         return []
+    t = turn.t
     if turn.snapshot.state is State.EXPLAIN_GRADING:
-        return [Text(turn.t("still_grading"))]
-    return [Text(turn.t("back_to_activity")), *_prompt_for(turn, activity, False)]
+        return [Text(line or t("still_grading"))]
+    skip = Option("skip", t("button_skip"))
+    kind = activity["kind"]
+    if kind == "lesson":
+        return [Choices(line or t("back_to_lesson"), (Option("continue", t("button_continue")),))]
+    if kind in ("reflection", "explain"):
+        return [Choices(line or t(f"back_to_{kind}"), (skip,))]
+    item = course.quiz_item(activity["item"])
+    assert item is not None
+    if not item.has_options:
+        return [Choices(line or t("back_to_typed_quiz"), (skip,))]
+    answers = tuple(
+        Option(f"answer:{item.id}:{i}", _short(f"{chr(97 + i)}) {option}"))
+        for i, option in enumerate(item.options)
+    )
+    return [Choices(line or t("back_to_quiz"), (*answers, skip))]
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= MAX_OPTION_LABEL else label[: MAX_OPTION_LABEL - 1] + "…"
+
+
+def shown_streak(turn: Turn) -> int:
+    """The streak as every message shows it: as it stands today in the learner's time zone."""
+    profile = turn.snapshot.profile
+    return current_streak(turn.snapshot.motivation, local_day(turn.now, profile.timezone))
 
 
 def finish(turn: Turn, data: dict[str, Any], intro: tuple[Reply, ...] | list[Reply]) -> Transition:
@@ -165,13 +205,14 @@ def finish(turn: Turn, data: dict[str, Any], intro: tuple[Reply, ...] | list[Rep
     answered = int(data.get("session_answered", 0))
     correct = int(data.get("session_correct", 0))
     motivation = turn.snapshot.motivation
+    key = "session_done" if data.get("plan_kind", TODAYS_THREE) == TODAYS_THREE else "quiz_done"
     summary = Text(
         t(
-            "session_done",
+            key,
             name=turn.snapshot.profile.name,
             answered=answered,
             correct=correct,
-            streak=motivation.streak,
+            streak=shown_streak(turn),
             xp=motivation.xp,
         )
     )

@@ -1,19 +1,23 @@
-"""The pure dialogue step: (snapshot, event, now, world) -> Transition. No I/O happens here."""
+"""The pure dialogue step: (snapshot, event, now, world) -> Transition. No I/O happens here.
+
+The step asks `meaning.understand` once what the event means in the context of the open prompt,
+then routes by meaning to one handler (`ROUTES`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from core.dialogue import answers, keywords, onboarding, results, session
+from core.dialogue import answers, chat, explain, keywords, onboarding, results, session
+from core.dialogue.meaning import Context, Meaning, Understood, understand
 from core.dialogue.model import Snapshot, Transition, Turn, World
-from core.dialogue.parsing import Keyword, command_of, is_yes, looks_like_question
+from core.dialogue.parsing import is_yes
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
 from core.events import MAX_TEXT_CHARS, EventKind, InboundEvent
-from core.learner import ActivityRecord
-from core.replies import Reply, Text
-from core.retrieval import excerpt, index_for
+from core.replies import Text
 
-GREETINGS = {"hi", "hello", "hey", "hallo", "hola", "good morning", "good evening", "yo"}
+Handler = Callable[[Turn, InboundEvent, Understood], Transition]
 
 
 def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -> Transition:
@@ -23,88 +27,103 @@ def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -
     if event.internal:  # a command's result or a timer, for this learner
         return results.handle(Turn(snapshot, now, world), event)
     if len(event.text) > MAX_TEXT_CHARS:
-        event = InboundEvent(
-            event.kind,
-            event.text[:MAX_TEXT_CHARS],
-            event.choice_id,
-            event.option_index,
-            event.media_type,
-            event.ref,
-        )
+        event = InboundEvent(event.kind, event.text[:MAX_TEXT_CHARS], event.choice_id,
+                             event.option_index, event.media_type, event.ref, language=event.language)  # fmt: skip
     turn = Turn(snapshot, now, world)
-    keyword = command_of(event)
-    if snapshot.data.get("pending") == "delete":
-        confirmed = is_yes(event)
-        if confirmed or keyword is None:
-            return keywords.handle_delete_confirmation(turn, confirmed)
-        turn = Turn(snapshot.with_data(pending=None), now, world)
-        snapshot = turn.snapshot
-    if not snapshot.profile.consented:
-        if keyword is Keyword.STOP or (keyword is not None and snapshot.data.get("asked")):
-            return keywords.handle_before_consent(turn, keyword)
-        return onboarding.handle(turn, event)
-    if keyword is not None:
-        return keywords.handle(turn, keyword)
-    if event.choice_id.startswith("goal:") and snapshot.state not in ONBOARDING:
-        return keywords.set_goal(turn, event.choice_id.removeprefix("goal:"))
-    state = snapshot.state
-    if state is State.STOPPED:
+    understood = understand(event, context_of(turn))
+    if snapshot.data.get("pending") and understood.meaning is not Meaning.ANSWER:
+        turn = Turn(snapshot.with_data(pending=None), now, world)  # the question was left
+    state = turn.snapshot.state
+    if state is State.STOPPED and understood.meaning not in (Meaning.STOP, Meaning.COMMAND):
         return turn.stay(Text(turn.t("stopped_hint")))
-    if state in ONBOARDING:
-        return onboarding.handle(turn, event)
-    if event.kind is EventKind.UNSUPPORTED:
-        return turn.stay(
-            Text(turn.t("unsupported", media=event.media_type or "that")),
-            *keywords.where_we_were(turn),
-        )
     if state in ACTIVITIES and session.current(turn) is None:
         # the open activity's content was removed by a course update: back to the menu
-        idle = {k: v for k, v in snapshot.data.items() if k not in session.SESSION_KEYS}
+        idle = {k: v for k, v in turn.snapshot.data.items() if k not in session.SESSION_KEYS}
         return Transition(State.IDLE, idle, (Text(turn.t("activity_gone")), keywords.menu(turn)))
-    if state in ACTIVITIES:
-        answered = answers.HANDLERS[state](turn, event)
-        if answered is not None:
-            return answered
-    return _free_text(turn, event)
+    return ROUTES[understood.meaning](turn, event, understood)
 
 
-def _free_text(turn: Turn, event: InboundEvent) -> Transition:
-    """Text that is not an expected answer: a question, a greeting, or something we don't get."""
-    t = turn.t
-    text = event.text.strip()
+def context_of(turn: Turn) -> Context:
     state = turn.snapshot.state
-    if event.kind is EventKind.TEXT and text.lower().strip("!. ") in GREETINGS:
-        return turn.stay(
-            Text(t("hello", name=turn.snapshot.profile.name)), *keywords.where_we_were(turn)
-        )
-    if state is State.IDLE and (
-        event.choice_id == "done" or text.lower() in ("done", "done for today")
-    ):
-        return turn.stay(Text(t("see_you")))
-    if event.kind is EventKind.TEXT and (looks_like_question(text) or len(text.split()) >= 4):
-        return _answer_question(turn, text)
-    if state in ACTIVITIES:
-        return turn.stay(Text(t(f"expected_{state.name.lower()}")), *_open_prompt(turn))
-    return turn.stay(Text(t("unknown")), keywords.menu(turn))
+    item = answers.open_item(turn) if state is State.QUIZ else None
+    return Context(state, item, str(turn.snapshot.data.get("pending") or ""))
 
 
-def _open_prompt(turn: Turn) -> list[Reply]:
-    replies = session.reprompt(turn)
-    return replies[1:]  # without "back to where we were": we never left
+def answer(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
+    """The answer to the open prompt: a confirmation, a set-up question, or the activity."""
+    state = turn.snapshot.state
+    if turn.snapshot.data.get("pending") == "delete":
+        return keywords.handle_delete_confirmation(turn, is_yes(event))
+    if state in ONBOARDING or not turn.snapshot.profile.consented:
+        return onboarding.handle(turn, event)
+    handler = ANSWER_HANDLERS.get(state)
+    answered = handler(turn, event) if handler else None
+    return answered or chat.unclear(turn, event)
 
 
-def _answer_question(turn: Turn, question: str) -> Transition:
+ANSWER_HANDLERS = {
+    **answers.HANDLERS,
+    State.EXPLAIN: explain.handle_explain,
+    State.EXPLAIN_GRADING: explain.handle_grading_wait,
+}
+
+
+def skip(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
+    skipped = answers.skip(turn)
+    if skipped is not None:
+        return skipped
+    if turn.snapshot.state is State.EXPLAIN_GRADING:
+        return turn.stay(Text(turn.t("still_grading")))
+    return turn.stay(Text(turn.t("nothing_to_skip")), keywords.menu(turn))
+
+
+def dont_know(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
+    handled = answers.dont_know(turn, event)
+    if handled is not None:
+        return handled
+    if turn.snapshot.state is State.LESSON:
+        return turn.stay(*session.reprompt(turn, turn.t("lesson_dont_know")))
+    return chat.unclear(turn, event)
+
+
+def cancel(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
+    """"cancel" ends the activity, never the subscription, and says how to opt out."""
     t = turn.t
-    course = turn.course
-    found = index_for(course).best(question) if course else None
-    if found is None:
-        answer = Text(t("answer_not_found"))
-    else:
-        passage = excerpt(found.passage.text, question)
-        answer = Text(t("answer_from_course", title=found.passage.concept_title, passage=passage))
-    record = ActivityRecord(
-        "question", concept_id=found.passage.concept_id if found else "", response=question
-    )
-    return turn.stay(Text(t("question_ack")), answer, *keywords.where_we_were(turn)).then(
-        writes=(record,)
-    )
+    state = turn.snapshot.state
+    if state in ACTIVITIES:
+        return session.end(turn, Text(t("cancelled")), keywords.menu(turn))
+    if state in ONBOARDING:
+        return turn.stay(Text(t("cancelled_onboarding")))
+    return turn.stay(Text(t("nothing_to_cancel")), keywords.menu(turn))
+
+
+def command(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
+    assert understood.keyword is not None
+    return keywords.handle(turn, understood.keyword, understood.argument)
+
+
+def stop(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
+    return keywords.stop(turn)
+
+
+def _reply(handler: Callable[[Turn, InboundEvent], Transition]) -> Handler:
+    return lambda turn, event, understood: handler(turn, event)
+
+
+ROUTES: dict[Meaning, Handler] = {
+    Meaning.ANSWER: answer,
+    Meaning.QUESTION: _reply(chat.answer_question),
+    Meaning.GREETING: _reply(chat.greet),
+    Meaning.THANKS: _reply(chat.thank),
+    Meaning.GOODBYE: _reply(chat.goodbye),
+    Meaning.SMALL_TALK: _reply(chat.small_talk),
+    Meaning.SKIP: skip,
+    Meaning.DONT_KNOW: dont_know,
+    Meaning.HUMAN: _reply(chat.ask_for_human),
+    Meaning.ACTIVITY: command,
+    Meaning.COMMAND: command,
+    Meaning.CANCEL: cancel,
+    Meaning.STOP: stop,
+    Meaning.UNSUPPORTED: _reply(chat.unsupported),
+    Meaning.UNCLEAR: _reply(chat.unclear),
+}

@@ -1,0 +1,112 @@
+"""Replies to what is not an answer: questions about the course, greetings, thanks, goodbyes,
+small talk, a request for a person, and what we did not understand. Each is short and friendly,
+and the open activity resumes with one line and its buttons."""
+
+from __future__ import annotations
+
+import logging
+
+from core.content import normalize
+from core.dialogue import keywords
+from core.dialogue.answers import open_item
+from core.dialogue.model import Transition, Turn
+from core.dialogue.session import reprompt
+from core.dialogue.states import ACTIVITIES, State
+from core.events import EventKind, InboundEvent
+from core.learner import ActivityRecord
+from core.replies import Reply, Text
+from core.retrieval import excerpt, index_for
+
+log = logging.getLogger(__name__)
+
+# "why?", "how so?", "what do you mean?": a follow-up about what is on screen, not a search
+FOLLOW_UP_WORDS = frozenset(
+    "why how what so really mean do you that this it is warum wieso wie was meinst du das echt".split()
+)
+
+
+def resume(turn: Turn) -> list[Reply]:
+    return keywords.where_we_were(turn)
+
+
+def greet(turn: Turn, event: InboundEvent) -> Transition:
+    return turn.stay(Text(turn.t("hello", name=turn.snapshot.profile.name)), *resume(turn))
+
+
+def thank(turn: Turn, event: InboundEvent) -> Transition:
+    return turn.stay(Text(turn.t("you_are_welcome")), *resume(turn))
+
+
+def small_talk(turn: Turn, event: InboundEvent) -> Transition:
+    return turn.stay(Text(turn.t("small_talk")), *resume(turn))
+
+
+def goodbye(turn: Turn, event: InboundEvent) -> Transition:
+    """A goodbye mid-session keeps the session open: "today" picks it up again."""
+    in_session = turn.snapshot.state in ACTIVITIES
+    return turn.stay(Text(turn.t("see_you_mid_session" if in_session else "see_you")))
+
+
+def ask_for_human(turn: Turn, event: InboundEvent) -> Transition:
+    """The request is kept in the learner's history for the mentors (DESIGN.md §8), and the
+    operator's log says one is waiting (with no message text)."""
+    log.warning("mentor requested: a learner asked to talk to a person")
+    record = ActivityRecord("mentor_request", response=event.text.strip())
+    return turn.stay(Text(turn.t("human_requested")), *resume(turn)).then(writes=(record,))
+
+
+def unsupported(turn: Turn, event: InboundEvent) -> Transition:
+    return turn.stay(Text(turn.t("unsupported", media=event.media_type or "that")), *resume(turn))
+
+
+def unclear(turn: Turn, event: InboundEvent) -> Transition:
+    """Not understood: in an activity, one line saying what it expects, with its buttons."""
+    t = turn.t
+    state = turn.snapshot.state
+    if event.kind is EventKind.CHOICE and event.choice_id.startswith("answer:"):
+        return turn.stay(Text(t("quiz_closed")), *resume(turn))  # a button of an old quiz
+    if state in ACTIVITIES:
+        item = open_item(turn)
+        typed = item is not None and not item.has_options
+        key = "expected_typed_quiz" if typed else f"expected_{state.name.lower()}"
+        return turn.stay(*reprompt(turn, t(key)))
+    if state is State.STOPPED:
+        return turn.stay(Text(t("stopped_hint")))
+    return turn.stay(Text(t("unknown")), keywords.menu(turn))
+
+
+def answer_question(turn: Turn, event: InboundEvent) -> Transition:
+    """From the course: the best passage, or, for a bare "why?", the idea of what is on screen."""
+    t = turn.t
+    question = event.text.strip()
+    course = turn.course
+    words = set(normalize(question).split())
+    concept_id = ""
+    if course is not None and words <= FOLLOW_UP_WORDS:
+        concept = course.concept(_concept_on_screen(turn))
+        if concept is None:
+            answer = Text(t("follow_up_unknown"))
+        else:
+            concept_id = concept.id
+            answer = Text(t("follow_up", title=concept.title, summary=concept.summary))
+    else:
+        found = index_for(course).best(question) if course else None
+        if found is None:
+            answer = Text(t("answer_not_found"))
+        else:
+            concept_id = found.passage.concept_id
+            passage = excerpt(found.passage.text, question)
+            title = found.passage.concept_title
+            answer = Text(t("answer_from_course", title=title, passage=passage))
+    record = ActivityRecord("question", concept_id=concept_id, response=question)
+    return turn.stay(answer, *resume(turn)).then(writes=(record,))
+
+
+def _concept_on_screen(turn: Turn) -> str:
+    """The open activity's concept, or the last one studied."""
+    plan = turn.snapshot.data.get("plan") or []
+    index = int(turn.snapshot.data.get("index", 0))
+    if 0 <= index < len(plan):
+        return str(plan[index].get("concept", ""))
+    studied = sorted(turn.snapshot.progress.items(), key=lambda kv: kv[1].last_studied)
+    return studied[-1][0] if studied else ""
