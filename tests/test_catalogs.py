@@ -83,6 +83,11 @@ def _course(title: str) -> dict[str, str]:
     return {"title": title, "description": "How memory works and how to use it"}
 
 
+def _learned(title: str, studied: int, mastered: int) -> dict[str, Any]:
+    topics = [f"Topic {i}" for i in range(1, studied + 1)]
+    return {"title": title, "studied": topics, "mastered": topics[:mastered]}
+
+
 # Realistic values, as the code passes them (grep 't("' core): (usual, singular, empty or off).
 SAMPLES: dict[str, tuple[Any, Any, Any]] = {
     "name": ("Ada", "Ada", ""),
@@ -120,6 +125,19 @@ SAMPLES: dict[str, tuple[Any, Any, Any]] = {
     "points": (["recall strengthens memory", "spacing"], ["spacing"], []),
     "media": ("photo", "voice", "that"),
     "passage": ("Testing yourself beats rereading.", "Sleep helps.", "Short."),
+    "spelled": ("the forgetting curve", "recall", "spacing"),
+    "summary": ("Memories fade unless you recall them.", "Recall helps.", "Short."),
+    "learned": (
+        [_learned("Learning how to learn", 7, 3), _learned("Statistics", 0, 0)],
+        [_learned("Stats", 1, 1)],
+        [],
+    ),
+    "lessons": (4, 1, 0),
+    "quiz_right": (5, 1, 0),
+    "quiz_total": (8, 1, 0),
+    "explain_count": (2, 1, 0),
+    "explain_average": (65, 100, 0),
+    "chat_history_days": (30, 1, 90),
 }
 
 
