@@ -39,7 +39,7 @@ def learn(
     share = mastered_share(
         [progress[c.id].mastery.mastery(now) if c.id in progress else 0.0 for c in concepts]
     )
-    skipped = activity.kind in ("reflection", "explain_back") and not activity.response
+    skipped = activity.kind in ("quiz", "reflection", "explain_back") and not activity.response
     if skipped:  # a skip moves the session on but earns no XP and keeps no streak
         return Learning(progress, stats, before.motivation), None
     motivation, celebrations = on_activity(

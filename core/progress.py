@@ -26,7 +26,7 @@ def apply_activity(
     current = replace(current, last_studied=now.isoformat())
     if activity.kind == "lesson":
         current = replace(current, lessons=current.lessons + 1)
-    elif activity.kind == "quiz":
+    elif activity.kind == "quiz" and activity.correct is not None:  # None: skipped, not graded
         seen = current.items_seen
         if activity.item_id and activity.item_id not in seen:
             seen = (*seen, activity.item_id)
