@@ -118,6 +118,12 @@ def _answer_ref(data: str | None) -> str:
     return ""
 
 
+def _language_of(message: Message) -> str:
+    """The learner's app language (an IETF tag such as "de" or "pt-br"), as Telegram reports it."""
+    user = message.from_user
+    return clean_text(user.language_code or "")[:16] if user else ""
+
+
 def _message_event(message: Message) -> InboundEvent:
     if message.text is not None:
         text = message.text
@@ -127,6 +133,6 @@ def _message_event(message: Message) -> InboundEvent:
             and message.entities[0].offset == 0
         )
         kind = EventKind.COMMAND if is_command else EventKind.TEXT
-        return InboundEvent(kind, text=clean_text(text))
+        return InboundEvent(kind, text=clean_text(text), language=_language_of(message))
     media = next((name for name in MEDIA_FIELDS if getattr(message, name, None)), "message")
     return InboundEvent(EventKind.UNSUPPORTED, media_type=media)

@@ -463,3 +463,11 @@ async def test_a_block_after_delete_does_not_bring_the_learner_back(ada: Telegra
     assert await ada.send("my_chat_member_blocked") == []
     with ada.pau.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM learner")).scalar() == 0
+
+
+async def test_a_learner_whose_app_speaks_german_is_welcomed_in_german(
+    ada: TelegramLearner,
+) -> None:
+    reply = "\n".join(await ada.send("message_text", text="Hallo", message__from__language_code="de"))
+    assert "Datenschutz" in reply and "privacy" not in reply
+    assert "privacy" in await ada.say("lang en")  # `lang` changes it any time
