@@ -80,7 +80,9 @@ def test_idk_after_a_pick_one_line_is_a_kind_miss(memo_onboarded: MemoryLearner)
     memo_onboarded.say("Continue")
     memo_onboarded.say("banana")
     memo_onboarded.transcript([("idk", ["That's OK", "Step 3 of 3", "💭"])])
-    assert "The answer is: Soon after learning" in memo_onboarded.text_of(memo_onboarded.last_replies)
+    assert "The answer is: Soon after learning" in memo_onboarded.text_of(
+        memo_onboarded.last_replies
+    )
     assert reviews(memo_onboarded)[-1][1] is False  # honest: it was not known
 
 
@@ -239,6 +241,8 @@ def test_lang_switches_every_bot_text_and_keeps_the_course_language(
 def test_the_platforms_language_code_chooses_the_first_language(memo: MemoryLearner) -> None:
     from core.events import InboundEvent
 
-    replies = memo.send(InboundEvent(InboundEvent.text_message("hallo").kind, "hallo", language="de-DE"))
+    replies = memo.send(
+        InboundEvent(InboundEvent.text_message("hallo").kind, "hallo", language="de-DE")
+    )
     assert memo.snapshot.profile.language == "de"
     assert "PAU" in memo.text_of(replies) and "Datenschutz" in memo.text_of(replies)

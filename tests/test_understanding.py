@@ -60,12 +60,17 @@ PLACES: dict[str, tuple[State, dict[str, Any], Profile]] = {
     "___ practice": (*_at("review", "spacing", "spacing-4"), ADA),
     "picture ___ effect": (*_at("review", "dual-coding", "dual-coding-4"), ADA),
     "testing effect?": (*_at("review", "retrieval-practice", "retrieval-practice-4"), ADA),
-    "called ___ (sleep)": (*_at("review", "sleep-and-consolidation", "sleep-and-consolidation-4"),
-                           ADA),
+    "called ___ (sleep)": (
+        *_at("review", "sleep-and-consolidation", "sleep-and-consolidation-4"),
+        ADA,
+    ),
     "reflection": (*_at("reflection", "retrieval-practice"), ADA),
     "explain-back": (*_at("explain", "retrieval-practice"), ADA),
-    "grading": (State.EXPLAIN_GRADING, {**_at("explain", "retrieval-practice")[1],
-                                        "grading": {"response": "..."}}, ADA),
+    "grading": (
+        State.EXPLAIN_GRADING,
+        {**_at("explain", "retrieval-practice")[1], "grading": {"response": "..."}},
+        ADA,
+    ),
     "idle": (State.IDLE, {}, ADA),
     "delete?": (State.IDLE, {"pending": "delete"}, ADA),
     "stopped": (State.STOPPED, {"stopped_from": "idle"}, ADA),
@@ -92,19 +97,45 @@ CANCEL, STOP, HUH = Meaning.CANCEL, Meaning.STOP, Meaning.UNCLEAR
 
 ROWS = [
     # -- explanations and reflections that start like questions are answers (issue 14) --------
-    Row("explain-back", "When you learn something you forget most of it fast, but testing "
-        "yourself pulls it back out and makes it stick much longer than rereading.", A, "grading"),
-    Row("explain-back", "What happens is that recalling strengthens memory, rereading only feels "
-        "good", A, "grading"),
-    Row("explain-back", "Why it works: pulling information out of memory makes it stronger", A,
-        "grading"),
+    Row(
+        "explain-back",
+        "When you learn something you forget most of it fast, but testing "
+        "yourself pulls it back out and makes it stick much longer than rereading.",
+        A,
+        "grading",
+    ),
+    Row(
+        "explain-back",
+        "What happens is that recalling strengthens memory, rereading only feels good",
+        A,
+        "grading",
+    ),
+    Row(
+        "explain-back",
+        "Why it works: pulling information out of memory makes it stronger",
+        A,
+        "grading",
+    ),
     Row("explain-back", "How I'd put it: testing shows you what you don't know yet", A, "grading"),
-    Row("explain-back", "Can be summed up as: retrieval beats rereading after a few days", A,
-        "grading"),
-    Row("explain-back", "Is it not obvious? Recalling is effort, and effort makes memories "
-        "stronger than reading again, which only feels familiar.", A, "grading"),
-    Row("explain-back", "Testing beats rereading because retrieval strengthens memory.", A,
-        "grading"),
+    Row(
+        "explain-back",
+        "Can be summed up as: retrieval beats rereading after a few days",
+        A,
+        "grading",
+    ),
+    Row(
+        "explain-back",
+        "Is it not obvious? Recalling is effort, and effort makes memories "
+        "stronger than reading again, which only feels familiar.",
+        A,
+        "grading",
+    ),
+    Row(
+        "explain-back",
+        "Testing beats rereading because retrieval strengthens memory.",
+        A,
+        "grading",
+    ),
     Row("explain-back", "what does retrieval mean?", Q, "stays", "Back to your explanation"),
     Row("explain-back", "can you explain it again", Q, "stays", "Back to your explanation"),
     Row("explain-back", "Why?", Q, "stays", "idea behind"),
@@ -119,9 +150,23 @@ ROWS = [
     Row("explain-back", "cancel", CANCEL, "ended", 'send "stop"'),
     Row("explain-back", "I want to talk to a real person", HUMAN, "stays", "a person will reply"),
     Row("explain-back", "quiz me", ACT, "stays", "middle of a session"),
+    Row(
+        "explain-back",
+        "If you talk to someone about it, you have to pull it out of memory",
+        A,
+        "grading",
+    ),
+    Row("reflection", "Als Mensch vergesse ich schnell, also lese ich alles noch mal", A, "done"),
+    Row("reflection", "can I talk to a mentor", HUMAN, "stays", "a person will reply"),
     Row("explain-back", "stop", STOP, "stopped", "unsubscribed"),
-    Row("reflection", "What I usually do is reread my notes before a meeting; a self-test "
-        "would be writing the three points down first.", A, "done", "Thanks for reflecting"),
+    Row(
+        "reflection",
+        "What I usually do is reread my notes before a meeting; a self-test "
+        "would be writing the three points down first.",
+        A,
+        "done",
+        "Thanks for reflecting",
+    ),
     Row("reflection", "When I study for exams I mostly reread the slides", A, "done"),
     Row("reflection", "How about flashcards for my Spanish vocabulary", A, "done"),
     Row("reflection", "Mostly rereading", A, "done", "Thanks for reflecting"),
@@ -333,8 +378,11 @@ def outcome_of(transition: Transition, before: Snapshot) -> str:
     if transition.state is State.EXPLAIN_GRADING and before.state is State.EXPLAIN:
         return "grading"
     moved_on = transition.data.get("index", 0) != before.data.get("index", 0)
-    if moved_on or (before.state in (State.LESSON, State.QUIZ) and transition.state is not
-                    before.state and transition.state is not State.IDLE):
+    if moved_on or (
+        before.state in (State.LESSON, State.QUIZ)
+        and transition.state is not before.state
+        and transition.state is not State.IDLE
+    ):
         done = [w for w in transition.writes if w.kind != "question" and (
             w.response or w.kind == "lesson" or w.score is not None)]  # fmt: skip
         return "done" if done else "skipped"
@@ -342,7 +390,11 @@ def outcome_of(transition: Transition, before: Snapshot) -> str:
         return "quiz"
     if before.state is State.IDLE and transition.state is State.LESSON:
         return "session"
-    if before.data.get("plan") and transition.state is State.IDLE and not transition.data.get("plan"):
+    if (
+        before.data.get("plan")
+        and transition.state is State.IDLE
+        and not transition.data.get("plan")
+    ):
         return "ended"
     if transition.state is not before.state:
         return "next"

@@ -37,7 +37,9 @@ def duration_ms(turn: Turn) -> int | None:
     return max(0, int(elapsed.total_seconds() * 1000))
 
 
-def advance(turn: Turn, replies: list[Reply], record: ActivityRecord | None, **counts: int) -> Transition:
+def advance(
+    turn: Turn, replies: list[Reply], record: ActivityRecord | None, **counts: int
+) -> Transition:
     """Record the finished activity (None: skipped, nothing to record), update the learning
     record, present the next activity."""
     snapshot = turn.snapshot
@@ -94,7 +96,11 @@ def handle_quiz(turn: Turn, event: InboundEvent) -> Transition | None:
     if item is None:
         return None
     t = turn.t
-    if event.kind in (EventKind.CHOICE, EventKind.POLL_ANSWER) and event.ref and event.ref != item.id:
+    if (
+        event.kind in (EventKind.CHOICE, EventKind.POLL_ANSWER)
+        and event.ref
+        and event.ref != item.id
+    ):
         return turn.stay(Text(t("quiz_closed")), *reprompt(turn))
     if item.has_options:
         chosen = option_index(item, event)
@@ -113,11 +119,15 @@ def handle_quiz(turn: Turn, event: InboundEvent) -> Transition | None:
                TypedOutcome.WRONG: "quiz_wrong"}[verdict.outcome]  # fmt: skip
         if verdict.outcome is TypedOutcome.RIGHT and normalize(response) != normalize(spelled):
             key = "quiz_right_also"  # "the savings" for "savings": right, and the course's words
-    feedback = Text(t(key, answer=item.correct_answer, spelled=spelled, explanation=item.explanation))
+    feedback = Text(
+        t(key, answer=item.correct_answer, spelled=spelled, explanation=item.explanation)
+    )
     return _quiz_done(turn, item, feedback, correct, response)
 
 
-def _quiz_done(turn: Turn, item: QuizItem, feedback: Text, correct: bool | None, response: str) -> Transition:
+def _quiz_done(
+    turn: Turn, item: QuizItem, feedback: Text, correct: bool | None, response: str
+) -> Transition:
     record = ActivityRecord("quiz", concept_id=item.concept_id, item_id=item.id, correct=correct,
                             response=response, duration_ms=duration_ms(turn))  # fmt: skip
     data = turn.snapshot.data

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 # "why?", "how so?", "what do you mean?": a follow-up about what is on screen, not a search
 FOLLOW_UP_WORDS = frozenset(
-    "why how what so really mean do you that this it is warum wieso wie was meinst du das echt".split()
+    "why how what so really mean do you that this it is".split()
+    + "warum wieso wie was meinst du das echt".split()
 )
 
 

@@ -59,7 +59,9 @@ def stop(turn: Turn) -> Transition:
     """STOP, from any state: before consent it forgets the request, after it unsubscribes."""
     snapshot = turn.snapshot
     if not snapshot.profile.consented:
-        return Transition(State.CONSENT, {}, (Text(turn.t("consent_declined")),), erase_learner=True)
+        return Transition(
+            State.CONSENT, {}, (Text(turn.t("consent_declined")),), erase_learner=True
+        )
     data = {**snapshot.data, "stopped_from": str(snapshot.state)}
     return Transition(State.STOPPED, data, (Text(turn.t("stopped")),)).then(stopped=True)
 

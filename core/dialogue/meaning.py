@@ -102,9 +102,9 @@ GREETINGS = _phrases(
     "guten tag", "guten abend", "grüß dich", "hi pau", "hello pau",
 )  # fmt: skip
 THANKS = _phrases(
-    "thanks", "thank you", "thx", "ty", "cheers", "thanks a lot", "many thanks", "thank you so much",
-    "thanks so much", "much appreciated", "danke", "danke schön", "dankeschön", "vielen dank",
-    "merci", "thank u",
+    "thanks", "thank you", "thx", "ty", "cheers", "thanks a lot", "many thanks",
+    "thank you so much", "thanks so much", "much appreciated", "danke", "danke schön",
+    "dankeschön", "vielen dank", "merci", "thank u",
 )  # fmt: skip
 GOODBYES = _phrases(
     "bye", "bye bye", "goodbye", "see you", "see you tomorrow", "see you later", "see ya", "cya",
@@ -120,10 +120,13 @@ SMALL_TALK = _phrases(
     "wie geht's", "wie gehts", "wer bist du", "bist du ein bot", "super", "toll", "cool danke",
     "das war gut", "das hat spaß gemacht", "prima", "interesting", "interessant",
 )  # fmt: skip
-FILLERS = _phrases("ok", "okay", "oh", "well", "so", "and", "but", "pau", "please", "bitte", "great")
+FILLERS = _phrases(
+    "ok", "okay", "oh", "well", "so", "and", "but", "pau", "please", "bitte", "great"
+)
 QUIZ_REQUESTS = _phrases(
-    "quiz me", "test me", "ask me a question", "give me a quiz", "another quiz", "another question",
-    "one more question", "a quiz", "quiz please", "frag mich ab", "frag mich was", "noch eine frage",
+    "quiz me", "test me", "ask me a question", "give me a quiz", "another quiz",
+    "another question", "one more question", "a quiz", "quiz please", "frag mich ab",
+    "frag mich was", "noch eine frage",
 )  # fmt: skip
 LESSON_REQUESTS = _phrases(
     "next lesson", "new lesson", "another lesson", "give me a lesson", "teach me something",
@@ -136,8 +139,13 @@ _HUMAN = re.compile(
     r"|\b(talk|speak|chat|write) (to|with) (a |an |the )?"
     r"(human|person|someone|somebody|mentor|teacher|tutor|people|team)\b"
     r"|^(a )?(human|mentor|person|agent|operator)$"
-    r"|\b(mensch|mentor|mentorin|echte[nr]? person)\b"
-    r"|\bmit (einem |jemandem|einer )"
+    r"|^(ein )?(mensch|mentor|mentorin)$|\b(echte[nmr]?|richtige[nmr]?) (mensch|menschen|person)\b"
+    r"|\bmit (einem|einer|jemandem|der|dem)\b.*\b(sprechen|reden|schreiben)\b"
+)
+# while an answer in sentences is asked for, "talk to someone" is a request only when asked for
+_REQUEST = re.compile(
+    r"^(i (want|would like|wanna|need)|id like|can i|could i|may i|let me|please|get me|connect me"
+    r"|ich (will|mochte|wurde gern|brauche)|kann ich)\b"
 )
 QUESTION_STARTS = _phrases(
     "what", "why", "how", "when", "where", "who", "which", "can", "could", "is", "are", "does",
@@ -179,7 +187,8 @@ def understand(event: InboundEvent, context: Context) -> Understood:
         return Understood(Meaning.CANCEL)
     if context.state in ONBOARDING:
         return Understood(Meaning.ANSWER)
-    if len(words) <= 15 and _HUMAN.search(text):
+    asks_for_human = len(words) <= 15 and _HUMAN.search(text)
+    if asks_for_human and (context.state not in FREE_TEXT_STATES or _REQUEST.search(text)):
         return Understood(Meaning.HUMAN)
     if context.state is State.EXPLAIN_GRADING:  # the answer is given; all else waits a moment
         asks = event.text.strip().endswith("?") and len(words) >= 2

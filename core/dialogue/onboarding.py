@@ -40,7 +40,9 @@ def question_for(turn: Turn, state: State) -> list[Reply]:
     if state is State.COURSE:
         courses = sorted(turn.world.courses.values(), key=lambda c: c.title)
         if not courses:
-            log.warning("no course imported: a learner is waiting to choose one (pau content import)")
+            log.warning(
+                "no course imported: a learner is waiting to choose one (pau content import)"
+            )
             return [Text(t("no_course_yet"))]
         lines = [Text(t("course_list", courses=courses))]
         options = tuple(Option(f"course:{c.slug}", c.title[:60]) for c in courses[:10])

@@ -76,7 +76,18 @@ YES = {
     "of course",
     "👍",
 }
-NO = {"no", "n", "nope", "no thanks", "no thank you", "not now", "nah", "nein", "nein danke", "lieber nicht"}
+NO = {
+    "no",
+    "n",
+    "nope",
+    "no thanks",
+    "no thank you",
+    "not now",
+    "nah",
+    "nein",
+    "nein danke",
+    "lieber nicht",
+}
 CHOICE_PREFIX = "cmd:"
 
 

@@ -7,6 +7,7 @@ then routes by meaning to one handler (`ROUTES`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from core.dialogue import answers, chat, explain, keywords, onboarding, results, session
@@ -27,8 +28,7 @@ def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -
     if event.internal:  # a command's result or a timer, for this learner
         return results.handle(Turn(snapshot, now, world), event)
     if len(event.text) > MAX_TEXT_CHARS:
-        event = InboundEvent(event.kind, event.text[:MAX_TEXT_CHARS], event.choice_id,
-                             event.option_index, event.media_type, event.ref, language=event.language)  # fmt: skip
+        event = replace(event, text=event.text[:MAX_TEXT_CHARS])
     turn = Turn(snapshot, now, world)
     understood = understand(event, context_of(turn))
     if snapshot.data.get("pending") and understood.meaning is not Meaning.ANSWER:
@@ -87,7 +87,7 @@ def dont_know(turn: Turn, event: InboundEvent, understood: Understood) -> Transi
 
 
 def cancel(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
-    """"cancel" ends the activity, never the subscription, and says how to opt out."""
+    """ "cancel" ends the activity, never the subscription, and says how to opt out."""
     t = turn.t
     state = turn.snapshot.state
     if state in ACTIVITIES:
