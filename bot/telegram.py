@@ -10,6 +10,11 @@ limits the overall rate. Errors map onto core.errors so the outbox knows what to
     NetworkError, TimedOut, 5xx   -> RetryableDelivery (connect, pool: nothing went out)
     Forbidden (blocked, kicked)   -> LearnerUnreachable
     BadRequest, other 4xx         -> PermanentDelivery
+
+Messages go out with parse_mode HTML: the texts' *emphasis* and **strong** become <i> and <b>
+(bot/markup.py), each piece converted after splitting. Telegram counts its 4,096 limit after
+parsing the HTML, so a piece measured as plain text before conversion stays within it. Polls
+show no formatting: their question, options and explanation lose the markers instead.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
 )
-from telegram.constants import ChatAction, PollLimit, PollType
+from telegram.constants import ChatAction, ParseMode, PollLimit, PollType
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -42,6 +47,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.markup import to_plain, to_telegram_html
 from core.errors import (
     DeliveryOutcomeUnknown,
     LearnerUnreachable,
@@ -221,11 +227,9 @@ class TelegramSender:
             )
             await self._send_pieces(chat_id, split_text(text), limiter)
         elif isinstance(reply, Choices):
-            markup = keyboard([(o.id, o.label) for o in reply.options])
+            markup = keyboard([(o.id, to_plain(o.label)) for o in reply.options])
             async with limiter:
-                await self.bot.send_message(
-                    chat_id, split_text(reply.prompt)[0], reply_markup=markup
-                )
+                await self._send_message(chat_id, split_text(reply.prompt)[0], markup)
         elif isinstance(reply, Quiz):
             await self._send_quiz(chat_id, reply, limiter)
         elif isinstance(reply, Image):
@@ -250,7 +254,7 @@ class TelegramSender:
         for number, piece in enumerate(pieces, 1):
             try:
                 async with limiter:
-                    await self.bot.send_message(chat_id, piece)
+                    await self._send_message(chat_id, piece)
             except BadRequest as error:
                 refused.append(
                     f"piece {number} of {len(pieces)}: {public_description(error.message)}"
@@ -261,18 +265,18 @@ class TelegramSender:
     async def _send_quiz(self, chat_id: str, quiz: Quiz, limiter: AsyncLimiter) -> None:
         if not quiz.options:  # cloze or short answer: the learner types
             async with limiter:
-                await self.bot.send_message(chat_id, f"❓ {quiz.question}")
+                await self._send_message(chat_id, f"❓ {quiz.question}")
             return
         if fits_native_quiz(quiz):
             async with limiter:
                 message = await self.bot.send_poll(
                     chat_id,
-                    quiz.question,
-                    list(quiz.options),
+                    to_plain(quiz.question),
+                    [to_plain(option) for option in quiz.options],
                     is_anonymous=False,
                     type=PollType.QUIZ,
                     correct_option_ids=[quiz.correct_index],
-                    explanation=quiz.explanation or None,
+                    explanation=to_plain(quiz.explanation) or None,
                 )
             if message.poll is not None:
                 try:
@@ -284,9 +288,15 @@ class TelegramSender:
         lines = [quiz.question, *(f"{chr(65 + i)}. {o}" for i, o in enumerate(quiz.options))]
         buttons = [(f"answer:{quiz.item_id}:{i}", chr(65 + i)) for i in range(len(quiz.options))]
         async with limiter:
-            await self.bot.send_message(
-                chat_id, split_text("\n".join(lines))[0], reply_markup=keyboard(buttons)
-            )
+            await self._send_message(chat_id, split_text("\n".join(lines))[0], keyboard(buttons))
+
+    async def _send_message(
+        self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """One message of at most 4,096 units of plain text, sent as Telegram HTML."""
+        await self.bot.send_message(
+            chat_id, to_telegram_html(text), parse_mode=ParseMode.HTML, reply_markup=markup
+        )
 
     async def typing(self, chat_id: str) -> None:
         """Show "typing…" while a reply is prepared; failures here are harmless."""

@@ -1,11 +1,17 @@
-"""The terminal channel behind `pau chat`: the same engine, no platform."""
+"""The terminal channel behind `pau chat`: the same engine, no platform.
+
+Texts are shown without their *emphasis* markers (bot/markup.py); a real terminal (a TTY) gets
+bold and italics as ANSI codes instead, while a pipe or a file gets plain text.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot.markup import to_ansi, to_plain
 from core.content import normalize
 from core.events import EventKind, InboundEvent
 from core.replies import Choices, File, Image, Quiz, Reply, Template, Text, Typing
@@ -22,7 +28,8 @@ class TerminalScreen:
         self.last_choices: Choices | None = None
 
     async def send(self, address: str, reply: Reply) -> None:
-        self.out.write(render(reply, self.files_dir) + "\n")
+        style = to_ansi if self.out.isatty() else to_plain
+        self.out.write(render(reply, self.files_dir, style) + "\n")
         self.out.flush()
         if isinstance(reply, Choices):
             self.last_choices = reply
@@ -44,17 +51,18 @@ class TerminalScreen:
         return InboundEvent.text_message(text)
 
 
-def render(reply: Reply, files_dir: Path) -> str:
+def render(reply: Reply, files_dir: Path, style: Callable[[str], str] = to_plain) -> str:
+    """One reply as terminal lines; `style` renders the texts' emphasis (plain by default)."""
     if isinstance(reply, Text):
-        return f"PAU: {reply.text}"
+        return f"PAU: {style(reply.text)}"
     if isinstance(reply, Choices):
-        options = "\n".join(f"   [{i}] {o.label}" for i, o in enumerate(reply.options, 1))
-        return f"PAU: {reply.prompt}\n{options}"
+        options = "\n".join(f"   [{i}] {style(o.label)}" for i, o in enumerate(reply.options, 1))
+        return f"PAU: {style(reply.prompt)}\n{options}"
     if isinstance(reply, Quiz):
         if not reply.options:
-            return f"PAU: ❓ {reply.question}"
-        options = "\n".join(f"   {chr(97 + i)}) {o}" for i, o in enumerate(reply.options))
-        return f"PAU: ❓ {reply.question}\n{options}"
+            return f"PAU: ❓ {style(reply.question)}"
+        options = "\n".join(f"   {chr(97 + i)}) {style(o)}" for i, o in enumerate(reply.options))
+        return f"PAU: ❓ {style(reply.question)}\n{options}"
     if isinstance(reply, File | Image):
         name = reply.filename if isinstance(reply, File) else "pau-progress.png"
         path = files_dir / name

@@ -16,8 +16,10 @@ case-insensitive, as on Telegram.
 It rejects what Telegram rejects where PAU's limits are concerned (text ≤ 4,096, caption ≤ 1,024,
 callback_data 1..64 bytes, poll question ≤ 300, 1..12 options ≤ 100, explanation ≤ 200 with ≤ 2 line
 feeds) with a 400 "Bad Request: ..."; lengths are counted in UTF-16 code units, Telegram's unit for
-entity offsets, which is stricter than ``len()`` for emoji. Texts are echoed as sent: no
-``parse_mode`` parsing, so no entities are returned.
+entity offsets, which is stricter than ``len()`` for emoji. A message with ``parse_mode`` "HTML" is
+parsed as Telegram does (tests/fakes/telegram_html.py): malformed HTML gets 400 "can't parse
+entities", the limit counts the parsed text, and the answer carries that text and its entities;
+``Call.params["text"]`` keeps the HTML as sent. Other texts are echoed as sent.
 
 Tests steer it with ``fail_next`` (Telegram's error bodies: 429 with ``retry_after``, 403, 400, 5xx),
 ``delay`` (a slow API), ``answer_late`` (delivered, but answered after the client gave up),
@@ -48,6 +50,8 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from tests.fakes.telegram_html import HtmlError, parse_html
 
 BOT_TOKEN = "123456789:AAFakeTokenForPauTests-0123456789ab"
 LEARNER_ID = 111222333  # the fake learner "Ada" in every recorded payload; chat id = user id
@@ -523,18 +527,18 @@ class FakeBotApi:
         return True
 
     def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        text = params.get("text", "")
+        text, entities = _parsed_text(params)
         if not text.strip():
             raise _bad_request("message text is empty")
         if _utf16_len(text) > 4096:
             raise _bad_request("message is too long")
-        return self._message(params, text=text)
+        return self._message(params, text=text, **entities)
 
     def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
-        text = params.get("text", "")
+        text, entities = _parsed_text(params)
         if not text.strip() or _utf16_len(text) > 4096:
             raise _bad_request("text is empty or too long")
-        return self._message(params, edited=True, text=text)
+        return self._message(params, edited=True, text=text, **entities)
 
     def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._message(params, edited=True, text="(the edited message)")
@@ -643,6 +647,20 @@ class FakeBotApi:
         if caption and _utf16_len(caption) > 1024:
             raise _bad_request("message caption is too long")
         return {"caption": caption} if caption else {}
+
+
+def _parsed_text(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The text Telegram shows and, for parse_mode HTML, the message's ``entities``."""
+    text, mode = params.get("text", ""), params.get("parse_mode")
+    if not mode:
+        return text, {}
+    if mode.upper() != "HTML":  # MarkdownV2 and Markdown are not needed by PAU's tests
+        raise _bad_request(f"unsupported parse_mode {mode!r} in the fake")
+    try:
+        plain, entities = parse_html(text)
+    except HtmlError as error:
+        raise _bad_request(f"can't parse entities: {error}") from None
+    return plain, {"entities": entities} if entities else {}
 
 
 def _require_chat(params: dict[str, Any]) -> int | str:
