@@ -216,7 +216,7 @@ def test_no_course_imported_says_so_and_tells_the_operator(
                 ("hi", ["I'm PAU", "Is that OK with you?"]),
                 ("yes", ["Thank you!", "What should I call you?"]),
                 ("Ada", ["Nice to meet you, Ada!", "no course here to learn yet"]),
-                ("hello?", "no course here to learn yet"),
+                ("hello?", ["Hi Ada!", "no course here to learn yet"]),
             ]
         )
     assert "no course imported" in caplog.text

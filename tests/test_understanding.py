@@ -2,92 +2,20 @@
 with the meaning `understand` must find and what must come of it (DESIGN.md §4).
 
 A row: where the learner is, what they type, what it means, the outcome, and a fragment of the
-reply. Outcomes:
-  right / near / wrong / miss   the open quiz was graded (near: "Almost — it's spelled …", counted
-                                right; miss: "I don't know", counted wrong, with the answer)
-  skipped    moved on, nothing graded (no FSRS review, no score)
-  done       the activity was done and the next one presented (a lesson read, a reflection)
-  grading    the explanation went to be graded
-  stays      the same state, nothing graded (a question answered, a greeting...)
-  ended      the session ended, back to idle (cancel)
-  stopped    unsubscribed (started: came back)
-  next       onboarding moved on to its next question
-  erased     the learner's data is erased (consent declined, delete confirmed)
+reply. The outcomes are listed in
+tests/utterances.py.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from core.content import Course
 from core.content_loader import load_course
-from core.dialogue import State, World, step
-from core.dialogue.meaning import Meaning, understand
-from core.dialogue.model import Snapshot, Transition, Turn
-from core.dialogue.step import context_of
-from core.events import InboundEvent
-from core.learner import Profile
+from core.dialogue import World
+from core.dialogue.meaning import Meaning
 from tests.conftest import DEMO_COURSE
-from tests.transcripts import describe
-
-NOW = datetime(2026, 12, 1, 9, 20, tzinfo=UTC)
-ADA = Profile(consented=True, name="Ada", course_slug="science-of-learning", level="some",
-              daily_time="08:00", timezone="Europe/Berlin", nudges=True)  # fmt: skip
-
-
-def _at(kind: str, concept: str, item: str = "") -> tuple[State, dict[str, Any]]:
-    activity = {"kind": kind, "concept": concept, **({"item": item} if item else {})}
-    states = {"lesson": State.LESSON, "review": State.QUIZ, "reflection": State.REFLECTION,
-              "explain": State.EXPLAIN}  # fmt: skip
-    data = {"plan": [activity, {"kind": "lesson", "concept": "spacing"}], "index": 0,
-            "plan_kind": "today", "asked_at": NOW.isoformat()}  # fmt: skip
-    return states[kind], data
-
-
-PLACES: dict[str, tuple[State, dict[str, Any], Profile]] = {
-    "first message": (State.CONSENT, {}, Profile()),
-    "consent": (State.CONSENT, {"asked": True}, Profile()),
-    "name": (State.NAME, {}, Profile(consented=True)),
-    "time zone": (State.TIMEZONE, {}, Profile(consented=True, name="Ada", daily_time="08:00")),
-    "lesson": (*_at("lesson", "forgetting-curve"), ADA),
-    "choice quiz": (*_at("review", "forgetting-curve", "forgetting-curve-1"), ADA),
-    "true/false": (*_at("review", "retrieval-practice", "retrieval-practice-2"), ADA),
-    "savings ___": (*_at("review", "forgetting-curve", "forgetting-curve-3"), ADA),
-    "___ practice": (*_at("review", "spacing", "spacing-4"), ADA),
-    "picture ___ effect": (*_at("review", "dual-coding", "dual-coding-4"), ADA),
-    "testing effect?": (*_at("review", "retrieval-practice", "retrieval-practice-4"), ADA),
-    "called ___ (sleep)": (
-        *_at("review", "sleep-and-consolidation", "sleep-and-consolidation-4"),
-        ADA,
-    ),
-    "reflection": (*_at("reflection", "retrieval-practice"), ADA),
-    "explain-back": (*_at("explain", "retrieval-practice"), ADA),
-    "grading": (
-        State.EXPLAIN_GRADING,
-        {**_at("explain", "retrieval-practice")[1], "grading": {"response": "..."}},
-        ADA,
-    ),
-    "idle": (State.IDLE, {}, ADA),
-    "delete?": (State.IDLE, {"pending": "delete"}, ADA),
-    "stopped": (State.STOPPED, {"stopped_from": "idle"}, ADA),
-}
-
-
-@dataclass(frozen=True)
-class Row:
-    where: str
-    said: str
-    means: Meaning
-    outcome: str
-    reply: str = ""  # a fragment of the replies, case-insensitive
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.said!r}"
-
+from tests.utterances import Row, outcome_of, reply_text, run
 
 A, Q, HI, TY, BYE, TALK = (Meaning.ANSWER, Meaning.QUESTION, Meaning.GREETING, Meaning.THANKS,
                            Meaning.GOODBYE, Meaning.SMALL_TALK)  # fmt: skip
@@ -95,47 +23,22 @@ SKIP, IDK, HUMAN, ACT, CMD = (Meaning.SKIP, Meaning.DONT_KNOW, Meaning.HUMAN, Me
                               Meaning.COMMAND)  # fmt: skip
 CANCEL, STOP, HUH = Meaning.CANCEL, Meaning.STOP, Meaning.UNCLEAR
 
+# fmt: off
 ROWS = [
     # -- explanations and reflections that start like questions are answers (issue 14) --------
-    Row(
-        "explain-back",
-        "When you learn something you forget most of it fast, but testing "
-        "yourself pulls it back out and makes it stick much longer than rereading.",
-        A,
-        "grading",
-    ),
-    Row(
-        "explain-back",
-        "What happens is that recalling strengthens memory, rereading only feels good",
-        A,
-        "grading",
-    ),
-    Row(
-        "explain-back",
-        "Why it works: pulling information out of memory makes it stronger",
-        A,
-        "grading",
-    ),
+    Row("explain-back", "When you learn something you forget most of it fast, but testing "
+        "yourself pulls it back out and makes it stick much longer than rereading.", A, "grading"),
+    Row("explain-back", "What happens is that recalling strengthens memory, rereading only feels "
+        "good", A, "grading"),
+    Row("explain-back", "Why it works: pulling information out of memory makes it stronger", A,
+        "grading"),
     Row("explain-back", "How I'd put it: testing shows you what you don't know yet", A, "grading"),
-    Row(
-        "explain-back",
-        "Can be summed up as: retrieval beats rereading after a few days",
-        A,
-        "grading",
-    ),
-    Row(
-        "explain-back",
-        "Is it not obvious? Recalling is effort, and effort makes memories "
-        "stronger than reading again, which only feels familiar.",
-        A,
-        "grading",
-    ),
-    Row(
-        "explain-back",
-        "Testing beats rereading because retrieval strengthens memory.",
-        A,
-        "grading",
-    ),
+    Row("explain-back", "Can be summed up as: retrieval beats rereading after a few days", A,
+        "grading"),
+    Row("explain-back", "Is it not obvious? Recalling is effort, and effort makes memories "
+        "stronger than reading again, which only feels familiar.", A, "grading"),
+    Row("explain-back", "Testing beats rereading because retrieval strengthens memory.", A,
+        "grading"),
     Row("explain-back", "what does retrieval mean?", Q, "stays", "Back to your explanation"),
     Row("explain-back", "can you explain it again", Q, "stays", "Back to your explanation"),
     Row("explain-back", "Why?", Q, "stays", "idea behind"),
@@ -150,23 +53,13 @@ ROWS = [
     Row("explain-back", "cancel", CANCEL, "ended", 'send "stop"'),
     Row("explain-back", "I want to talk to a real person", HUMAN, "stays", "a person will reply"),
     Row("explain-back", "quiz me", ACT, "stays", "middle of a session"),
-    Row(
-        "explain-back",
-        "If you talk to someone about it, you have to pull it out of memory",
-        A,
-        "grading",
-    ),
+    Row("explain-back", "If you talk to someone about it, you have to pull it out of memory",
+        A, "grading"),
     Row("reflection", "Als Mensch vergesse ich schnell, also lese ich alles noch mal", A, "done"),
     Row("reflection", "can I talk to a mentor", HUMAN, "stays", "a person will reply"),
     Row("explain-back", "stop", STOP, "stopped", "unsubscribed"),
-    Row(
-        "reflection",
-        "What I usually do is reread my notes before a meeting; a self-test "
-        "would be writing the three points down first.",
-        A,
-        "done",
-        "Thanks for reflecting",
-    ),
+    Row("reflection", "What I usually do is reread my notes before a meeting; a self-test "
+        "would be writing the three points down first.", A, "done", "Thanks for reflecting"),
     Row("reflection", "When I study for exams I mostly reread the slides", A, "done"),
     Row("reflection", "How about flashcards for my Spanish vocabulary", A, "done"),
     Row("reflection", "Mostly rereading", A, "done", "Thanks for reflecting"),
@@ -309,15 +202,22 @@ ROWS = [
     Row("idle", "unsubscribe", STOP, "stopped"),
     Row("idle", "Stopp", STOP, "stopped"),
     # -- onboarding -----------------------------------------------------------------------------
-    Row("first message", "hi", A, "stays", "I'm PAU"),
+    Row("first message", "hi", HI, "stays", "I'm PAU"),
     Row("consent", "yes", A, "next", "What should I call you?"),
     Row("consent", "ja", A, "next"),
     Row("consent", "no", A, "erased", "haven't kept anything"),
-    Row("consent", "what do you store?", A, "stays", "need your OK"),
+    Row("consent", "what do you store?", Q, "stays", "need your OK"),
+    Row("consent", "hello", HI, "stays", "need your OK"),
+    Row("consent", "I want to talk to a person first", HUMAN, "stays", "need your OK"),
+    Row("consent", "nope, not comfortable with that", A, "erased"),
+    Row("time zone", "why do you need to know that?", Q, "stays", "change it any time"),
+    Row("time zone", "no idea tbh", IDK, "stays", "a rough answer is fine"),
+    Row("time zone", "ich wohne in München", A, "next", "Europe/Berlin"),
+    Row("time zone", "thx", TY, "stays", "Which time zone"),
     Row("consent", "stop", STOP, "erased"),
     Row("consent", "export", CMD, "stays", "nothing to export"),
     Row("name", "Ada", A, "next", "Nice to meet you, Ada"),
-    Row("name", "hi", A, "stays", "What should I call you?"),
+    Row("name", "hi", HI, "stays", "What should I call you?"),
     Row("name", "stop", STOP, "stopped"),
     Row("name", "help", CMD, "stays", "Here's what I understand"),
     Row("name", "today", CMD, "stays", "finish setting you up"),
@@ -340,6 +240,7 @@ ROWS = [
     Row("grading", "why does spacing work?", Q, "stays", "From the lesson"),
     Row("grading", "stop", STOP, "stopped"),
 ]
+# fmt: on
 
 
 @pytest.fixture(scope="module")
@@ -352,55 +253,6 @@ def demo_course() -> Course:
     return load_course(DEMO_COURSE)
 
 
-def run(row: Row, world: World) -> tuple[Meaning, Transition, Snapshot]:
-    state, data, profile = PLACES[row.where]
-    snapshot = Snapshot(state, data, profile)
-    event = InboundEvent.text_message(row.said)
-    meaning = understand(event, context_of(Turn(snapshot, NOW, world))).meaning
-    return meaning, step(snapshot, event, NOW, world), snapshot
-
-
-def outcome_of(transition: Transition, before: Snapshot) -> str:
-    quiz = [w for w in transition.writes if w.kind == "quiz"]
-    graded = [w for w in quiz if w.correct is not None]
-    text = " ".join(describe(r) for r in transition.replies)
-    if transition.erase_learner:
-        return "erased"
-    if graded:
-        record = graded[0]
-        if record.correct:
-            return "near" if "Almost" in text else "right"
-        return "miss" if record.response and "The answer is" in text else "wrong"
-    if transition.state is State.STOPPED and before.state is not State.STOPPED:
-        return "stopped"
-    if before.state is State.STOPPED and transition.state is not State.STOPPED:
-        return "started"
-    if transition.state is State.EXPLAIN_GRADING and before.state is State.EXPLAIN:
-        return "grading"
-    moved_on = transition.data.get("index", 0) != before.data.get("index", 0)
-    if moved_on or (
-        before.state in (State.LESSON, State.QUIZ)
-        and transition.state is not before.state
-        and transition.state is not State.IDLE
-    ):
-        done = [w for w in transition.writes if w.kind != "question" and (
-            w.response or w.kind == "lesson" or w.score is not None)]  # fmt: skip
-        return "done" if done else "skipped"
-    if before.state is State.IDLE and transition.state is State.QUIZ:
-        return "quiz"
-    if before.state is State.IDLE and transition.state is State.LESSON:
-        return "session"
-    if (
-        before.data.get("plan")
-        and transition.state is State.IDLE
-        and not transition.data.get("plan")
-    ):
-        return "ended"
-    if transition.state is not before.state:
-        return "next"
-    return "stays"
-
-
 def test_the_table_is_large_and_covers_every_meaning() -> None:
     assert len(ROWS) >= 150
     assert {row.means for row in ROWS} >= set(Meaning) - {Meaning.UNSUPPORTED}
@@ -409,7 +261,7 @@ def test_the_table_is_large_and_covers_every_meaning() -> None:
 @pytest.mark.parametrize("row", ROWS, ids=str)
 def test_what_the_learner_means(row: Row, world: World) -> None:
     meaning, transition, before = run(row, world)
-    text = "\n".join(describe(r) for r in transition.replies)
+    text = reply_text(transition)
     assert (meaning, outcome_of(transition, before)) == (row.means, row.outcome), text
     assert row.reply.lower() in text.lower(), text
     assert transition.replies, "never silence"

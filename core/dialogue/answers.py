@@ -16,6 +16,7 @@ from core.dialogue.session import current, present, reprompt
 from core.dialogue.states import State
 from core.dialogue.typed_answers import (
     TypedOutcome,
+    answer_readings,
     check_typed,
     course_competitors,
     pick_option,
@@ -25,6 +26,7 @@ from core.learner import ActivityRecord
 from core.learning import learn
 from core.replies import Reply, Text
 
+VERDICT_ORDER = (TypedOutcome.RIGHT, TypedOutcome.NEAR_MISS, TypedOutcome.WRONG)  # best first
 RECORD_KINDS = {"lesson": "lesson", "review": "quiz", "check": "quiz",
                 "reflection": "reflection", "explain": "explain_back"}  # fmt: skip
 
@@ -80,7 +82,9 @@ def option_index(item: QuizItem, event: InboundEvent) -> int | None:
         if item_id == item.id and raw.isdigit() and int(raw) < len(item.options):
             return int(raw)
         return None
-    return pick_option(item, event.text)
+    return next(
+        (i for r in answer_readings(event.text) if (i := pick_option(item, r)) is not None), None
+    )
 
 
 def open_item(turn: Turn) -> QuizItem | None:
@@ -113,7 +117,9 @@ def handle_quiz(turn: Turn, event: InboundEvent) -> Transition | None:
             return None
         response = event.text.strip()
         assert turn.course is not None
-        verdict = check_typed(item, response, course_competitors(turn.course, item))
+        competitors = course_competitors(turn.course, item)
+        verdicts = [check_typed(item, r, competitors) for r in answer_readings(response)]
+        verdict = min(verdicts, key=lambda v: VERDICT_ORDER.index(v.outcome))
         correct, spelled = verdict.counts_as_correct, verdict.spelled or ""
         key = {TypedOutcome.RIGHT: "quiz_right", TypedOutcome.NEAR_MISS: "quiz_near_miss",
                TypedOutcome.WRONG: "quiz_wrong"}[verdict.outcome]  # fmt: skip

@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 
 from core.content import normalize
-from core.dialogue import keywords
+from core.dialogue import keywords, onboarding
 from core.dialogue.answers import open_item
 from core.dialogue.model import Transition, Turn
 from core.dialogue.session import reprompt
-from core.dialogue.states import ACTIVITIES, State
+from core.dialogue.states import ACTIVITIES, ONBOARDING, State
 from core.events import EventKind, InboundEvent
 from core.learner import ActivityRecord
 from core.replies import Reply, Text
@@ -66,6 +66,8 @@ def unclear(turn: Turn, event: InboundEvent) -> Transition:
     state = turn.snapshot.state
     if event.kind is EventKind.CHOICE and event.choice_id.startswith("answer:"):
         return turn.stay(Text(t("quiz_closed")), *resume(turn))  # a button of an old quiz
+    if state in ONBOARDING:
+        return onboarding.handle(turn, event)  # asks the set-up question again
     if state in ACTIVITIES:
         item = open_item(turn)
         typed = item is not None and not item.has_options

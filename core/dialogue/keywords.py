@@ -11,7 +11,6 @@ from core.dialogue import onboarding, session
 from core.dialogue.model import Transition, Turn
 from core.dialogue.parsing import Keyword
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
-from core.events import InboundEvent
 from core.learner import Learning
 from core.progress import mastery_by_concept, render_progress
 from core.replies import Choices, Option, Reply, Text
@@ -42,13 +41,11 @@ def where_we_were(turn: Turn) -> list[Reply]:
 
 
 def handle_before_consent(turn: Turn, keyword: Keyword, argument: str = "") -> Transition:
-    """Before consent we hold nothing, so most keywords just explain and ask again: the welcome
-    once (the first message), then only the consent question."""
+    """Before consent we hold nothing, so most keywords just explain and ask again (the welcome
+    came with the first message; only the consent question now)."""
     t = turn.t
     if keyword is Keyword.LANG:
         return set_language(turn, argument)
-    if not turn.snapshot.data.get("asked"):
-        return onboarding.handle(turn, InboundEvent.text_message(""))
     consent = onboarding.consent_choices(turn)
     if keyword in (Keyword.EXPORT, Keyword.DELETE):
         return turn.stay(Text(t("nothing_stored")), consent)

@@ -36,6 +36,10 @@ ALIASES = {  # normalized; German beside English (the learner may write either)
     "stopp": Keyword.STOP,
     "abmelden": Keyword.STOP,
     "today s three": Keyword.TODAY,
+    "today s session": Keyword.TODAY,  # the menu's button labels, typed
+    "quick quiz": Keyword.QUIZ,
+    "my progress": Keyword.PROGRESS,
+    "one more round": Keyword.MORE,
     "session": Keyword.TODAY,
     "lesson": Keyword.TODAY,
     "heute": Keyword.TODAY,
@@ -108,12 +112,31 @@ def command_of(event: InboundEvent) -> Keyword | None:
         return None
 
 
-def is_yes(event: InboundEvent) -> bool:
-    return event.choice_id == "yes" or normalize(event.text) in YES
+def is_yes(event: InboundEvent, *, whole: bool = False) -> bool:
+    """A yes; `whole`: the whole message must be one (before something that cannot be undone)."""
+    if whole:
+        return event.choice_id == "yes" or normalize(event.text) in YES
+    return event.choice_id == "yes" or _first_clause(event.text) in YES or _only(event.text, "👍✅")
 
 
 def is_no(event: InboundEvent) -> bool:
-    return event.choice_id == "no" or normalize(event.text) in NO
+    return event.choice_id == "no" or _first_clause(event.text) in NO or _only(event.text, "👎❌")
+
+
+def _first_clause(text: str) -> str:
+    """ "nope, not comfortable with that" -> "nope" (the rest only says why); "yeah sure" and
+    "ok fine" -> "yes" (a clause made of yes words)."""
+    clause = normalize(re.split(r"[,.!;]", text.strip(), maxsplit=1)[0])
+    words = clause.split()
+    if len(words) > 1 and all(w in YES or w in ("fine", "go", "ahead", "alright") for w in words):
+        return "yes"
+    return clause
+
+
+def _only(text: str, emoji: str) -> bool:
+    stripped = text.strip()
+    return bool(stripped) and all(ch in emoji or ch.isspace() or ord(ch) in (0xFE0F, 0x200D)
+                                  for ch in stripped)  # fmt: skip
 
 
 _TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$")
@@ -154,7 +177,29 @@ CITY_ALIASES = {
     "nyc": "America/New_York", "san francisco": "America/Los_Angeles", "la": "America/Los_Angeles",
     "munich": "Europe/Berlin", "delhi": "Asia/Kolkata", "mumbai": "Asia/Kolkata",
     "india": "Asia/Kolkata", "beijing": "Asia/Shanghai", "utc": "UTC", "gmt": "UTC",
+    # German names of places, and countries with one zone
+    "munchen": "Europe/Berlin", "koln": "Europe/Berlin", "hamburg": "Europe/Berlin",
+    "frankfurt": "Europe/Berlin", "stuttgart": "Europe/Berlin", "dusseldorf": "Europe/Berlin",
+    "leipzig": "Europe/Berlin", "dresden": "Europe/Berlin", "hannover": "Europe/Berlin",
+    "wien": "Europe/Vienna", "genf": "Europe/Zurich", "basel": "Europe/Zurich",
+    "bern": "Europe/Zurich", "rom": "Europe/Rome", "mailand": "Europe/Rome",
+    "prag": "Europe/Prague", "warschau": "Europe/Warsaw", "lissabon": "Europe/Lisbon",
+    "moskau": "Europe/Moscow", "brussel": "Europe/Brussels", "kopenhagen": "Europe/Copenhagen",
+    "athen": "Europe/Athens", "deutschland": "Europe/Berlin", "germany": "Europe/Berlin",
+    "osterreich": "Europe/Vienna", "austria": "Europe/Vienna", "schweiz": "Europe/Zurich",
+    "switzerland": "Europe/Zurich", "france": "Europe/Paris", "frankreich": "Europe/Paris",
+    "spain": "Europe/Madrid", "spanien": "Europe/Madrid", "italy": "Europe/Rome",
+    "italien": "Europe/Rome", "netherlands": "Europe/Amsterdam", "niederlande": "Europe/Amsterdam",
+    "japan": "Asia/Tokyo", "cet": "Europe/Berlin", "cest": "Europe/Berlin", "mez": "Europe/Berlin",
+    "est": "America/New_York", "edt": "America/New_York", "cst": "America/Chicago",
+    "pst": "America/Los_Angeles", "pdt": "America/Los_Angeles", "ist": "Asia/Kolkata",
+    "bst": "Europe/London", "jst": "Asia/Tokyo",
 }  # fmt: skip
+# "I live in Munich", "ich wohne in Wien": the place after such a lead-in
+_PLACE_LEAD_IN = re.compile(
+    r"^(i live in|i m in|im in|i am in|i m from|im from|i am from|i m based in|based in|in|near"
+    r"|from|ich wohne in|ich lebe in|ich bin in|ich komme aus|ich bin aus|aus|bei|wohne in)\s+"
+)
 
 
 def parse_timezone(text: str) -> str | None:
@@ -175,8 +220,13 @@ def parse_timezone(text: str) -> str | None:
             # Etc/GMT zones have inverted signs: UTC+2 is Etc/GMT-2.
             return "UTC" if hours == 0 else f"Etc/GMT{'-' if sign == '+' else '+'}{hours}"
         return None
-    city = normalize(raw)
-    return CITY_ALIASES.get(city) or _zones_by_city().get(city)
+    place = normalize(raw)
+    for candidate in (place, _PLACE_LEAD_IN.sub("", place), *raw.split(",")):
+        city = normalize(candidate)
+        zone = CITY_ALIASES.get(city) or _zones_by_city().get(city)
+        if zone:
+            return zone
+    return None
 
 
 def local_clock(zone: str, now: datetime) -> str:

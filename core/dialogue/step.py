@@ -13,12 +13,13 @@ from datetime import datetime
 from core.dialogue import answers, chat, explain, keywords, onboarding, results, session
 from core.dialogue.meaning import Context, Meaning, Understood, understand
 from core.dialogue.model import Snapshot, Transition, Turn, World
-from core.dialogue.parsing import is_yes
+from core.dialogue.parsing import Keyword, is_yes
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
 from core.events import MAX_TEXT_CHARS, EventKind, InboundEvent
 from core.replies import Text
 
 Handler = Callable[[Turn, InboundEvent, Understood], Transition]
+CONSENT_FREE = (Meaning.STOP, Meaning.COMMAND)  # what works before consent is given
 
 
 def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -> Transition:
@@ -34,6 +35,8 @@ def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -
     if snapshot.data.get("pending") and understood.meaning is not Meaning.ANSWER:
         turn = Turn(snapshot.with_data(pending=None), now, world)  # the question was left
     state = turn.snapshot.state
+    if not turn.snapshot.profile.consented and understood.meaning not in CONSENT_FREE:
+        understood = Understood(Meaning.ANSWER)  # nothing but the consent question until given
     if state is State.STOPPED and understood.meaning not in (Meaning.STOP, Meaning.COMMAND):
         return turn.stay(Text(turn.t("stopped_hint")))
     if state in ACTIVITIES and session.current(turn) is None:
@@ -53,7 +56,7 @@ def answer(turn: Turn, event: InboundEvent, understood: Understood) -> Transitio
     """The answer to the open prompt: a confirmation, a set-up question, or the activity."""
     state = turn.snapshot.state
     if turn.snapshot.data.get("pending") == "delete":
-        return keywords.handle_delete_confirmation(turn, is_yes(event))
+        return keywords.handle_delete_confirmation(turn, is_yes(event, whole=True))
     if state in ONBOARDING or not turn.snapshot.profile.consented:
         return onboarding.handle(turn, event)
     handler = ANSWER_HANDLERS.get(state)
@@ -77,7 +80,17 @@ def skip(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
     return turn.stay(Text(turn.t("nothing_to_skip")), keywords.menu(turn))
 
 
+def question(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
+    state = turn.snapshot.state
+    if state in ONBOARDING:  # "why do you need to know that?"
+        return turn.stay(Text(turn.t("setup_why")), *onboarding.question_for(turn, state))
+    return chat.answer_question(turn, event)
+
+
 def dont_know(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
+    state = turn.snapshot.state
+    if state in ONBOARDING:
+        return turn.stay(Text(turn.t("setup_dont_know")), *onboarding.question_for(turn, state))
     handled = answers.dont_know(turn, event)
     if handled is not None:
         return handled
@@ -99,6 +112,9 @@ def cancel(turn: Turn, event: InboundEvent, understood: Understood) -> Transitio
 
 def command(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
     assert understood.keyword is not None
+    first_message = not turn.snapshot.profile.consented and not turn.snapshot.data.get("asked")
+    if first_message and understood.keyword is not Keyword.LANG:  # "/start": the welcome
+        return onboarding.handle(turn, event)
     return keywords.handle(turn, understood.keyword, understood.argument)
 
 
@@ -112,7 +128,7 @@ def _reply(handler: Callable[[Turn, InboundEvent], Transition]) -> Handler:
 
 ROUTES: dict[Meaning, Handler] = {
     Meaning.ANSWER: answer,
-    Meaning.QUESTION: _reply(chat.answer_question),
+    Meaning.QUESTION: question,
     Meaning.GREETING: _reply(chat.greet),
     Meaning.THANKS: _reply(chat.thank),
     Meaning.GOODBYE: _reply(chat.goodbye),

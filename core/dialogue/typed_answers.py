@@ -15,11 +15,13 @@ as close to a competing real answer of the course.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from core.content import Course, QuizItem, QuizType, normalize
+from core.dialogue.phrases import ANSWER_LEAD_IN, canon
 from core.dialogue.spelling import (
     ARTICLES,
     Phrase,
@@ -96,6 +98,19 @@ def check_typed(item: QuizItem, text: str, competitors: Iterable[str] = ()) -> T
 def _identity(forms: tuple[Phrase, ...]) -> Phrase:
     """What makes two answers the same answer: their words, in any order, plurals folded."""
     return tuple(sorted(folded(forms[0])))
+
+
+def answer_readings(text: str) -> list[str]:
+    """The text, and the answer in it after a lead-in or a change of mind: "I'd say b" -> "b",
+    "hmm between a and b… going with b" -> "b", "ich glaube savings" -> "savings", and its first
+    clause when the rest says why: "nope, false. you learn from mistakes too" -> "false"."""
+    readings = [text]
+    clauses = re.split(r"[,;…?]|\.\.\.|\.\s", text)
+    for part in (text, clauses[-1], clauses[0]):
+        stripped = ANSWER_LEAD_IN.sub("", canon(part)).strip()
+        if stripped and stripped not in readings:
+            readings.append(stripped)
+    return readings
 
 
 def course_competitors(course: Course, item: QuizItem) -> tuple[str, ...]:
