@@ -161,15 +161,19 @@ def test_export_sends_every_kind_of_data_as_json(onboarded: ChatLearner) -> None
     onboarded.say("Continue")
     onboarded.say("1")
     onboarded.say("I will test myself tomorrow morning")
-    onboarded.transcript([("export", ["a JSON file follows in a moment", "pau-my-data.json"])])
+    onboarded.transcript(
+        [("export", ["a JSON file follows in a moment", "Your data, Ada", "pau-my-data.json"])]
+    )
     [file] = onboarded.files()
     data = json.loads(file.content)
-    assert data["learner"]["name"] == "Ada"
-    assert data["conversation"]["state"] == "idle"
+    assert data["format"] == "pau-learner-export" and data["profile"]["name"] == "Ada"
+    assert data["session"]["state"] == "idle"
     assert [a["kind"] for a in data["activities"]] == ["lesson", "quiz", "reflection"]
-    assert data["activities"][2]["response"] == "I will test myself tomorrow morning"
-    assert any(m["payload"].get("text") == "Ada" for m in data["messages_received"])
-    assert any("Nice to meet you" in str(m["payload"]) for m in data["messages_sent"])
+    assert data["activities"][2]["your_answer"] == "I will test myself tomorrow morning"
+    assert any(m["from"] == "you" and m["text"] == "Ada" for m in data["messages"])
+    assert any(
+        m["from"] == "PAU" and "Nice to meet you" in (m["text"] or "") for m in data["messages"]
+    )
 
 
 def test_delete_can_be_cancelled(memo_onboarded: MemoryLearner) -> None:
@@ -215,5 +219,6 @@ def test_exports_do_not_nest_earlier_exports(onboarded: ChatLearner) -> None:
         sizes.append(len(file.content))
     assert sizes[-1] < sizes[0] * 1.5, sizes  # grows by a few message rows, not geometrically
     data = json.loads(onboarded.files()[0].content)
-    sent_files = [m["payload"] for m in data["messages_sent"] if m["payload"].get("type") == "file"]
-    assert sent_files and all("not repeated here" in f["content"] for f in sent_files)
+    sent_files = [m for m in data["messages"] if m["kind"] == "file"]
+    assert len(sent_files) == 3 and all(m["attachment"] == "pau-my-data.json" for m in sent_files)
+    assert "pau-learner-export" not in json.dumps(data["messages"])  # named, not repeated

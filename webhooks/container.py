@@ -35,13 +35,13 @@ from storage.channel_state import remember_poll
 from storage.commands import SqlCommandQueue
 from storage.content_repo import course_revisions, load_courses
 from storage.db import make_engine, transaction, utcnow
+from storage.export import export_learner, export_summary
 from storage.housekeeping import purge_old_messages
 from storage.learner_store import Ingested, SqlLearnerStore
 from storage.locks import LocalLocks, RedisLocks
 from storage.migrate import upgrade
 from storage.models import Learner
 from storage.outbox import SqlOutbox
-from storage.privacy import export_learner
 from storage.review_cards import learners_due_for_refit, review_history, save_parameters
 from webhooks import metrics
 from webhooks.config import Settings
@@ -101,10 +101,17 @@ class Pau:
             yield SqlCommandQueue(session)
 
     def _export(self, learner_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
-        """The export command: everything kept about the learner, read in its own transaction."""
+        """The export command: everything kept about the learner, read in its own transaction,
+        and the figures of the summary sent with it (the dialogue words it in their language)."""
         with transaction(self.engine) as session:
-            data = export_learner(session, learner_id=learner_id)
-        return {"json": json.dumps(data, indent=2, ensure_ascii=False, default=str)}
+            document = export_learner(
+                session, learner_id=learner_id, now=self.clock(),
+                chat_history_days=self.settings.pau_message_retention_days,
+            )  # fmt: skip
+        return {
+            "json": json.dumps(document, indent=2, ensure_ascii=False),
+            "summary": export_summary(document),
+        }
 
     def load_courses(self) -> dict[str, Course]:
         with transaction(self.engine) as session:
