@@ -179,7 +179,7 @@ def test_unknown_input_gets_a_short_helpful_reply(memo_onboarded: MemoryLearner)
 def test_stickers_and_photos_get_a_polite_reply(memo_onboarded: MemoryLearner) -> None:
     sticker = InboundEvent(EventKind.UNSUPPORTED, media_type="sticker")
     replies = memo_onboarded.send(sticker)
-    assert "can't open sticker messages" in memo_onboarded.text_of(replies[:1])
+    assert "can't open stickers yet" in memo_onboarded.text_of(replies[:1])
     assert "Back to the lesson" in memo_onboarded.text_of(replies[1:2])
     assert memo_onboarded.state is State.LESSON
 

@@ -247,7 +247,7 @@ async def test_progress_comes_with_a_chart_photo(ada: TelegramLearner) -> None:
 async def test_media_gets_a_short_polite_reply(ada: TelegramLearner, name: str) -> None:
     await ada.onboard()
     reply = "\n".join(await ada.send(name))
-    assert "can't open" in reply and "messages yet" in reply
+    assert "can't open" in reply and "yet — text works best" in reply
 
 
 async def test_text_messages_show_typing_while_the_reply_is_prepared(ada: TelegramLearner) -> None:
@@ -468,6 +468,8 @@ async def test_a_block_after_delete_does_not_bring_the_learner_back(ada: Telegra
 async def test_a_learner_whose_app_speaks_german_is_welcomed_in_german(
     ada: TelegramLearner,
 ) -> None:
-    reply = "\n".join(await ada.send("message_text", text="Hallo", message__from__language_code="de"))
+    reply = "\n".join(
+        await ada.send("message_text", text="Hallo", message__from__language_code="de")
+    )
     assert "Datenschutz" in reply and "privacy" not in reply
     assert "privacy" in await ada.say("lang en")  # `lang` changes it any time

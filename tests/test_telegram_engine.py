@@ -143,7 +143,7 @@ async def test_nothing_is_sent_to_a_learner_who_blocked_the_bot(
     clock.advance(minutes=16)  # the timer fires and the step says "Still there?" ...
     await ada.pau.drain()
     assert ada.fake.calls[before:] == []  # ... but nothing goes out
-    assert "Back to the lesson" in await ada.say("help")  # until they write again
+    assert "Back to the question" in await ada.say("help")  # until they write again
     with ada.pau.engine.connect() as connection:
         pending = connection.execute(
             sa.text("SELECT count(*) FROM outbox WHERE status = 'pending'")

@@ -73,7 +73,6 @@ def explain_feedback(turn: Turn, grade: Mapping[str, Any] | None) -> Transition:
                 contradicted=list(grade.get("contradicted", ())),
                 wanted=[p for p in concept.explain_back.key_points if p not in covered],
                 misconception=grade.get("misconception"),
-                skipped=False,
                 score=round(score * 100),
             )
         )

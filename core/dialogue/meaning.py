@@ -29,7 +29,7 @@ from core.dialogue import phrases as p
 from core.dialogue.parsing import CHOICE_PREFIX, Keyword, command_of, is_no, is_yes
 from core.dialogue.phrases import canon
 from core.dialogue.states import ONBOARDING, State
-from core.dialogue.typed_answers import answer_readings, check_typed, pick_option
+from core.dialogue.typed_answers import TypedOutcome, answer_readings, check_typed, pick_option
 from core.events import EventKind, InboundEvent
 
 
@@ -119,10 +119,9 @@ def _onboarding(raw: str, words: list[str]) -> Understood:
     """A set-up question is open: social talk or a question about it, else its answer."""
     if _gibberish(words):
         return Understood(Meaning.UNCLEAR)
-    social = _social(words)
-    starts_unknowing = any(" ".join(words).startswith(w + " ") for w in p.DONT_KNOW_WORDS)
-    if starts_unknowing and len(words) <= MAX_REQUEST_WORDS:
+    if _starts_unknowing(words):
         return Understood(Meaning.DONT_KNOW)
+    social = _social(words)
     if social is not None and social.meaning is not Meaning.SKIP:
         return social
     asks = raw.strip().endswith("?") or (len(words) >= 3 and words[0] in p.QUESTION_STARTS)
@@ -155,7 +154,10 @@ def _answers_open_quiz(context: Context, raw: str) -> bool:
         return False
     if item.has_options:
         return any(pick_option(item, reading) is not None for reading in answer_readings(raw))
-    return any(check_typed(item, reading).outcome != "wrong" for reading in answer_readings(raw))
+    return any(
+        check_typed(item, reading).outcome is not TypedOutcome.WRONG
+        for reading in answer_readings(raw)
+    )
 
 
 def _command_in(words: list[str]) -> Keyword | None:
@@ -173,12 +175,8 @@ def _command_in(words: list[str]) -> Keyword | None:
 def _phrase(raw: str, words: list[str], context: Context) -> Understood | None:
     """Whole-message phrases: skip, don't know, requests, and social talk."""
     text = " ".join(words)
-    only_thanks = _strip_fillers(words) in p.THANKS  # "thanks" alone is thanks, not "read"
-    said_something = text in p.CONTINUE_WORDS or _strip_fillers(words) != ""  # not just "lol"
-    read = _split_into(tuple(words), p.CONTINUE_WORDS | p.THANKS) and not only_thanks
-    read = read and said_something
-    if context.state is State.LESSON and (read or (not text and "👍" in raw)):
-        return Understood(Meaning.ANSWER)  # "got it, thanks", "weiter": the lesson is read
+    if context.state is State.LESSON and _lesson_read(raw, words):
+        return Understood(Meaning.ANSWER)
     if text in p.SKIP_WORDS:
         return Understood(Meaning.SKIP)
     request = _activity_request(words, raw)
@@ -186,10 +184,26 @@ def _phrase(raw: str, words: list[str], context: Context) -> Understood | None:
         return Understood(Meaning.ACTIVITY, request)
     if not text:  # only emoji or punctuation: a reaction
         return Understood(Meaning.SMALL_TALK if raw.strip() and "?" not in raw else Meaning.UNCLEAR)
-    starts_unknowing = any(text.startswith(phrase + " ") for phrase in p.DONT_KNOW_WORDS)
-    if starts_unknowing and len(words) <= MAX_REQUEST_WORDS:  # "i dont know how to explain it"
+    if _starts_unknowing(words):
         return Understood(Meaning.DONT_KNOW)
     return _social(words)
+
+
+def _lesson_read(raw: str, words: list[str]) -> bool:
+    """ "ok", "got it, thanks", "weiter", 👍: the lesson is read ("thanks", "lol" alone: not)."""
+    if not words:
+        return "👍" in raw
+    kept = _strip_fillers(words)
+    if kept in p.THANKS or not (kept or " ".join(words) in p.CONTINUE_WORDS):
+        return False
+    return _split_into(tuple(words), p.CONTINUE_WORDS | p.THANKS)
+
+
+def _starts_unknowing(words: list[str]) -> bool:
+    """ "i dont know how to explain it", "no idea tbh": short, and starting with not knowing."""
+    text = " ".join(words)
+    short = len(words) <= MAX_REQUEST_WORDS
+    return short and any(text.startswith(phrase + " ") for phrase in p.DONT_KNOW_WORDS)
 
 
 def _activity_request(words: list[str], raw: str) -> Keyword | None:

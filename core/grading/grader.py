@@ -190,7 +190,6 @@ def feedback(grade: Grade, language: str = "en") -> str:
         missed=list(grade.missed),
         contradicted=list(grade.contradicted),
         wanted=[p for p in grade.key_points if p not in grade.covered],
-        skipped=False,
         misconception=grade.misconception,
         score=round(grade.score * 100),
     )
