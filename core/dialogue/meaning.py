@@ -121,7 +121,7 @@ def _onboarding(raw: str, words: list[str]) -> Understood:
         return Understood(Meaning.UNCLEAR)
     if _starts_unknowing(words):
         return Understood(Meaning.DONT_KNOW)
-    social = _social(words)
+    social = _social(raw)
     if social is not None and social.meaning is not Meaning.SKIP:
         return social
     asks = raw.strip().endswith("?") or (len(words) >= 3 and words[0] in p.QUESTION_STARTS)
@@ -186,7 +186,7 @@ def _phrase(raw: str, words: list[str], context: Context) -> Understood | None:
         return Understood(Meaning.SMALL_TALK if raw.strip() and "?" not in raw else Meaning.UNCLEAR)
     if _starts_unknowing(words):
         return Understood(Meaning.DONT_KNOW)
-    return _social(words)
+    return _social(raw)
 
 
 def _lesson_read(raw: str, words: list[str]) -> bool:
@@ -242,11 +242,17 @@ SOCIAL_ORDER = (  # a message of several phrases means the strongest one
 )
 
 
-def _social(words: list[str]) -> Understood | None:
-    """The message read as a sequence of known phrases and fillers, or None if it is not one."""
-    found = _segments(tuple(w for w in words if w not in p.FILLERS) or tuple(words))
-    if found is None:
-        return None
+def _social(raw: str) -> Understood | None:
+    """The message read, clause by clause, as known phrases and fillers; None if it is not."""
+    found: set[Meaning] = set()
+    for clause in _clauses(raw) or [""]:
+        words = tuple(clause.split())
+        meanings = _segments(words)  # "thanks so much": a phrase may hold a filler word
+        if meanings is None:  # "this was actually really helpful": fillers inside a phrase
+            meanings = _segments(tuple(w for w in words if w not in p.FILLERS))
+        if meanings is None:
+            return None
+        found |= meanings
     return next((Understood(m) for m, _ in SOCIAL_ORDER if m in found), None)
 
 

@@ -126,8 +126,10 @@ CANCEL_PATTERN = re.compile(  # matched against each clause of the message
     r"(quit|stop|end|exit|cancel|leave|abort|close|beende|beenden|abbrechen|stoppe)"
     r"( the| this| das| die| den| dieses| diese)? "
     r"(quiz|quizz|session|lesson|question|round|einheit|lektion|frage|runde|test)"
-    r"( please| bitte| now| jetzt)?$"
+    r"( please| pls| bitte| now| jetzt)?$"
 )
+# "false i think", "b probably": the answer before a hedge
+ANSWER_LEAD_OUT = re.compile(r"\s+(i think|i guess|probably|maybe|ich glaube|glaube ich|oder)$")
 # "I'd say b", "going with b", "ich glaube savings": the answer after a lead-in
 ANSWER_LEAD_IN = re.compile(
     r"^(i d say|id say|i would say|i think it s|i think its|i think it is|i think|i guess"

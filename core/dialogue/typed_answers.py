@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.content import Course, QuizItem, QuizType, normalize
-from core.dialogue.phrases import ANSWER_LEAD_IN, canon
+from core.dialogue.phrases import ANSWER_LEAD_IN, ANSWER_LEAD_OUT, canon
 from core.dialogue.spelling import (
     ARTICLES,
     Phrase,
@@ -106,8 +106,9 @@ def answer_readings(text: str) -> list[str]:
     clause when the rest says why: "nope, false. you learn from mistakes too" -> "false"."""
     readings = [text]
     clauses = re.split(r"[,;…?]|\.\.\.|\.\s", text)
-    for part in (text, clauses[-1], clauses[0]):
+    for part in (text, clauses[-1], clauses[0], *clauses[1:-1]):
         stripped = ANSWER_LEAD_IN.sub("", canon(part)).strip()
+        stripped = ANSWER_LEAD_OUT.sub("", stripped).strip()
         if stripped and stripped not in readings:
             readings.append(stripped)
     return readings
