@@ -1,18 +1,24 @@
 """How well PAU understands learners, on utterances written without looking at its rules.
 
-    python bench/understanding.py [FILE.jsonl]
+    python bench/understanding.py [FILE.jsonl ...]
 
-Each line of the file (default bench/data/utterances_heldout.jsonl) is {"where", "said", "means",
-"outcome"}: a place in the dialogue (the places of tests/utterances.py), a learner's message, what
-a careful reader says it means, and what should come of it. The set was written by someone who
-had not seen core/dialogue/meaning.py; it is held out: nothing was tuned on it. Prints the
-accuracy of the meaning and of the outcome, per place, beside the majority-class baseline ("it is
-an answer") measured on the same rows, and every row that fails.
+Each line of a file is {"where", "said", "means", "outcome"}: a place in the dialogue (the places
+of tests/utterances.py), a learner's message, what a careful reader says it means, and what should
+come of it. Both files in bench/data/ were written by helpers who had not seen
+core/dialogue/meaning.py, the other set, or the tests:
+  utterances_dev.jsonl       120 lines; measured once untouched (meaning 72.5 %, outcome 78.3 %),
+                             then used to tune the rules: its figures are no longer held out;
+  utterances_heldout.jsonl   150 lines; first measured after tuning on the dev set ended
+                             (meaning 87.3 %, outcome 91.3 %); a few rules were fixed after
+                             reading its failures, so later figures on it were seen too.
+Prints, per file, the accuracy of the meaning and of the outcome per place, beside the
+majority-class baseline ("every message is an answer") on the same rows, and every row that fails.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -26,7 +32,9 @@ from core.dialogue.meaning import Meaning  # noqa: E402
 from tests.conftest import DEMO_COURSE  # noqa: E402
 from tests.utterances import Row, outcome_of, run  # noqa: E402
 
-DEFAULT_FILE = ROOT / "bench" / "data" / "utterances_heldout.jsonl"
+DEFAULT_FILES = [
+    ROOT / "bench" / "data" / f"utterances_{name}.jsonl" for name in ("dev", "heldout")
+]
 
 
 def load(path: Path) -> list[Row]:
@@ -56,7 +64,7 @@ def main(path: Path) -> None:
             failures.append((row, meaning, outcome))
     baseline = sum(row.means is Meaning.ANSWER for row in rows)
     n = len(rows)
-    print(f"{n} held-out utterances ({path.name})\n")
+    print(f"{n} utterances ({path.name})\n")
     print(f"{'place':<20} {'rows':>5} {'meaning':>8} {'outcome':>8}")
     for place in sorted(total):
         count = total[place]
@@ -73,4 +81,7 @@ def main(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_FILE)
+    logging.disable(logging.WARNING)  # "mentor requested" lines from rows that ask for a person
+    for number, file in enumerate([Path(a) for a in sys.argv[1:]] or DEFAULT_FILES):
+        print("\n" if number else "", end="")
+        main(file)
