@@ -266,6 +266,9 @@ ROWS = [
     Row("consent", "yeah sure", A, "next"),
     Row("consent", "ok fine 👍", A, "next"),
     Row("time zone", "Wien", A, "next", "Europe/Vienna"),
+    Row("daily time", "21 Uhr", A, "next", "Which time zone"),
+    Row("daily time", "7:30pm", A, "next", "Which time zone"),
+    Row("daily time", "whenever", A, "stays", "couldn't read that as a time"),
     Row("time zone", "fghjkl", HUH, "stays", "Which time zone"),
 ]
 # fmt: on

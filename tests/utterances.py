@@ -48,6 +48,7 @@ PLACES: dict[str, tuple[State, dict[str, Any], Profile]] = {
     "first message": (State.CONSENT, {}, Profile()),
     "consent": (State.CONSENT, {"asked": True}, Profile()),
     "name": (State.NAME, {}, Profile(consented=True)),
+    "daily time": (State.DAILY_TIME, {}, Profile(consented=True, name="Ada")),
     "time zone": (State.TIMEZONE, {}, Profile(consented=True, name="Ada", daily_time="08:00")),
     "lesson": (*_at("lesson", "forgetting-curve"), ADA),
     "choice quiz": (*_at("review", "forgetting-curve", "forgetting-curve-1"), ADA),

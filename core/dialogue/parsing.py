@@ -139,7 +139,7 @@ def _only(text: str, emoji: str) -> bool:
                                   for ch in stripped)  # fmt: skip
 
 
-_TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$")
+_TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|uhr)?$")  # "21 Uhr" too
 
 
 def parse_time_of_day(text: str) -> str | None:
@@ -149,7 +149,7 @@ def parse_time_of_day(text: str) -> str | None:
         return None
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
     suffix = (match.group(3) or "").replace(".", "")
-    if suffix:
+    if suffix in ("am", "pm"):
         if not 1 <= hour <= 12:
             return None
         hour = hour % 12 + (12 if suffix == "pm" else 0)
