@@ -84,12 +84,14 @@ WRITE_TIMEOUT = 10.0
 POOL_TIMEOUT = 5.0
 CONNECTIONS = 64  # more than the sends the dispatcher has in flight
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "poll_answer", "my_chat_member"]
-# The menu lists what the engine answers today; /mentor and /lang join with their issues.
+# The menu lists what the engine answers (every word works typed too, in English or German).
 COMMANDS = {
     "start": "Start or restart", "today": "Today's session", "quiz": "A quick quiz question",
     "ask": "Ask a question", "progress": "Your progress", "goal": "Pick a topic to work towards",
     "pause": "Pause reminders", "resume": "Resume reminders", "stop": "Stop all messages",
     "export": "Get your data", "delete": "Delete your data", "help": "What I can do",
+    "cancel": "End the current session", "lang": "Change the language",
+    "mentor": "Ask for a real person",
 }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from core.content import Course
 from core.dialogue.states import State
+from core.events import EventKind, InboundEvent
 from core.replies import Choices, Quiz
 from tests.conftest import FixedClock
 from tests.harness import MemoryLearner
@@ -246,3 +247,31 @@ def test_the_platforms_language_code_chooses_the_first_language(memo: MemoryLear
     )
     assert memo.snapshot.profile.language == "de"
     assert "PAU" in memo.text_of(replies) and "Datenschutz" in memo.text_of(replies)
+
+
+def test_an_old_poll_answered_during_a_lesson_does_not_read_it(
+    memo_onboarded: MemoryLearner,
+) -> None:
+    late_vote = InboundEvent(EventKind.POLL_ANSWER, option_index=1, ref="forgetting-curve-1")
+    replies = memo_onboarded.send(late_vote)
+    assert "closed already" in memo_onboarded.text_of(replies[:1])
+    assert memo_onboarded.state is State.LESSON and not memo_onboarded.writes
+
+
+def test_stop_twice_during_set_up_then_start_carries_on_with_set_up(memo: MemoryLearner) -> None:
+    for message in ("hi", "Yes, let's go"):
+        memo.say(message)
+    memo.transcript(
+        [
+            ("stop", "unsubscribed"),
+            ("stop", "unsubscribed"),  # STOP always answers
+            ("start", ["Welcome back", "What should I call you?"]),
+        ]
+    )
+    assert memo.state is State.NAME
+
+
+def test_a_sticker_as_the_first_message_gets_the_welcome_once(memo: MemoryLearner) -> None:
+    memo.send(InboundEvent(EventKind.UNSUPPORTED, media_type="sticker"))
+    assert "I'm PAU" in memo.text_of(memo.last_replies)
+    memo.transcript([("yes", ["Thank you!", "What should I call you?"])])

@@ -62,6 +62,7 @@ PLACES: dict[str, tuple[State, dict[str, Any], Profile]] = {
         ADA,
     ),
     "reflection": (*_at("reflection", "retrieval-practice"), ADA),
+    "removed quiz": (*_at("review", "forgetting-curve", "item-removed-by-an-update"), ADA),
     "explain-back": (*_at("explain", "retrieval-practice"), ADA),
     "grading": (
         State.EXPLAIN_GRADING,

@@ -16,7 +16,7 @@ from core.dialogue.session import current, present, reprompt
 from core.dialogue.states import State
 from core.dialogue.typed_answers import (
     TypedOutcome,
-    answer_readings,
+    answer_candidates,
     check_typed,
     course_competitors,
     pick_option,
@@ -27,8 +27,7 @@ from core.learning import learn
 from core.replies import Reply, Text
 
 VERDICT_ORDER = (TypedOutcome.RIGHT, TypedOutcome.NEAR_MISS, TypedOutcome.WRONG)  # best first
-RECORD_KINDS = {"lesson": "lesson", "review": "quiz", "check": "quiz",
-                "reflection": "reflection", "explain": "explain_back"}  # fmt: skip
+SKIPPED_RECORDS = {"reflection": "reflection", "explain": "explain_back"}  # plan kind -> record
 
 
 def duration_ms(turn: Turn) -> int | None:
@@ -63,8 +62,10 @@ def advance(
 
 
 def handle_lesson(turn: Turn, event: InboundEvent) -> Transition | None:
+    """Read: "ok", "weiter", or the Continue button (an old button or poll is not)."""
     activity = current(turn)
-    if activity is None:
+    read = event.kind is EventKind.TEXT or event.choice_id == "continue"
+    if activity is None or not read:
         return None
     record = ActivityRecord("lesson", concept_id=activity["concept"], duration_ms=duration_ms(turn))
     return advance(turn, [], record)
@@ -83,7 +84,7 @@ def option_index(item: QuizItem, event: InboundEvent) -> int | None:
             return int(raw)
         return None
     return next(
-        (i for r in answer_readings(event.text) if (i := pick_option(item, r)) is not None), None
+        (i for r in answer_candidates(event.text) if (i := pick_option(item, r)) is not None), None
     )
 
 
@@ -118,7 +119,7 @@ def handle_quiz(turn: Turn, event: InboundEvent) -> Transition | None:
         response = event.text.strip()
         assert turn.course is not None
         competitors = course_competitors(turn.course, item)
-        verdicts = [check_typed(item, r, competitors) for r in answer_readings(response)]
+        verdicts = [check_typed(item, r, competitors) for r in answer_candidates(response)]
         verdict = min(verdicts, key=lambda v: VERDICT_ORDER.index(v.outcome))
         correct, spelled = verdict.counts_as_correct, verdict.spelled or ""
         key = {TypedOutcome.RIGHT: "quiz_right", TypedOutcome.NEAR_MISS: "quiz_near_miss",
@@ -169,7 +170,7 @@ def skip(turn: Turn) -> Transition | None:
         assert item is not None
         return _quiz_done(turn, item, Text(t("quiz_skipped")), None, "")
     concept = activity["concept"]
-    record = None if kind == "lesson" else ActivityRecord(RECORD_KINDS[kind], concept_id=concept)
+    record = None if kind == "lesson" else ActivityRecord(SKIPPED_RECORDS[kind], concept_id=concept)
     return advance(turn, [Text(t(f"{kind}_skipped"))], record)
 
 

@@ -26,20 +26,22 @@ FOLLOW_UP_WORDS = frozenset(
 )
 
 
-def resume(turn: Turn) -> list[Reply]:
+def way_back(turn: Turn) -> list[Reply]:
+    """The replies that lead back to the open activity or question (or the menu)."""
     return keywords.where_we_were(turn)
 
 
 def greet(turn: Turn, event: InboundEvent) -> Transition:
-    return turn.stay(Text(turn.t("hello", name=turn.snapshot.profile.name)), *resume(turn))
+    return turn.stay(Text(turn.t("hello", name=turn.snapshot.profile.name)), *way_back(turn))
 
 
 def thank(turn: Turn, event: InboundEvent) -> Transition:
-    return turn.stay(Text(turn.t("you_are_welcome")), *resume(turn))
+    return turn.stay(Text(turn.t("you_are_welcome")), *way_back(turn))
 
 
-def small_talk(turn: Turn, event: InboundEvent) -> Transition:
-    return turn.stay(Text(turn.t("small_talk")), *resume(turn))
+def small_talk(turn: Turn, *, patience: bool = False) -> Transition:
+    """ "how are you": a word about PAU; "ok", "one sec": only that there is no rush."""
+    return turn.stay(Text(turn.t("small_talk_ack" if patience else "small_talk")), *way_back(turn))
 
 
 def goodbye(turn: Turn, event: InboundEvent) -> Transition:
@@ -53,21 +55,22 @@ def ask_for_human(turn: Turn, event: InboundEvent) -> Transition:
     operator's log says one is waiting (with no message text)."""
     log.warning("mentor requested: a learner asked to talk to a person")
     record = ActivityRecord("mentor_request", response=event.text.strip())
-    return turn.stay(Text(turn.t("human_requested")), *resume(turn)).then(writes=(record,))
+    return turn.stay(Text(turn.t("human_requested")), *way_back(turn)).then(writes=(record,))
 
 
 def unsupported(turn: Turn, event: InboundEvent) -> Transition:
-    return turn.stay(Text(turn.t("unsupported", media=event.media_type or "that")), *resume(turn))
+    return turn.stay(Text(turn.t("unsupported", media=event.media_type or "that")), *way_back(turn))
 
 
 def unclear(turn: Turn, event: InboundEvent) -> Transition:
     """Not understood: in an activity, one line saying what it expects, with its buttons."""
     t = turn.t
     state = turn.snapshot.state
-    if event.kind is EventKind.CHOICE and event.choice_id.startswith("answer:"):
-        return turn.stay(Text(t("quiz_closed")), *resume(turn))  # a button of an old quiz
+    stale_answer = event.kind is EventKind.POLL_ANSWER or event.choice_id.startswith("answer:")
+    if stale_answer:  # a poll or a button of an old quiz
+        return turn.stay(Text(t("quiz_closed")), *way_back(turn))
     if state in ONBOARDING:
-        return onboarding.handle(turn, event)  # asks the set-up question again
+        return turn.stay(Text(t("didnt_catch")), *onboarding.question_for(turn, state))
     if state in ACTIVITIES:
         item = open_item(turn)
         typed = item is not None and not item.has_options
@@ -102,7 +105,7 @@ def answer_question(turn: Turn, event: InboundEvent) -> Transition:
             title = found.passage.concept_title
             answer = Text(t("answer_from_course", title=title, passage=passage))
     record = ActivityRecord("question", concept_id=concept_id, response=question)
-    return turn.stay(answer, *resume(turn)).then(writes=(record,))
+    return turn.stay(answer, *way_back(turn)).then(writes=(record,))
 
 
 def _concept_on_screen(turn: Turn) -> str:

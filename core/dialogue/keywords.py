@@ -59,7 +59,8 @@ def stop(turn: Turn) -> Transition:
         return Transition(
             State.CONSENT, {}, (Text(turn.t("consent_declined")),), erase_learner=True
         )
-    data = {**snapshot.data, "stopped_from": str(snapshot.state)}
+    stopped_from = snapshot.data.get("stopped_from") or str(snapshot.state)  # "stop" twice
+    data = {**snapshot.data, "stopped_from": stopped_from}
     return Transition(State.STOPPED, data, (Text(turn.t("stopped")),)).then(stopped=True)
 
 

@@ -20,16 +20,23 @@ The order of the rules is the policy:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from core.content import QuizItem
-from core.dialogue import phrases as p
+from core.dialogue import phrases
 from core.dialogue.parsing import CHOICE_PREFIX, Keyword, command_of, is_no, is_yes
 from core.dialogue.phrases import canon
 from core.dialogue.states import ONBOARDING, State
-from core.dialogue.typed_answers import TypedOutcome, answer_readings, check_typed, pick_option
+from core.dialogue.typed_answers import TypedOutcome, answer_candidates, check_typed, pick_option
+from core.dialogue.wording import (
+    clauses,
+    gibberish,
+    labels_of,
+    split_into,
+    starts_with,
+    strip_fillers,
+)
 from core.events import EventKind, InboundEvent
 
 
@@ -70,9 +77,20 @@ class Context:
 FREE_TEXT_STATES = frozenset({State.REFLECTION, State.EXPLAIN})
 YES_NO_STATES = frozenset({State.CONSENT, State.NUDGES})
 MAX_ASKING_WORDS = 12  # while an explanation is asked for, longer texts are answers
-MAX_PHRASE_WORDS = 5  # the longest phrase of the lists, in words
 MAX_REQUEST_WORDS = 7  # "can you give me a quick quiz please": longer texts are not requests
 MAX_TYPED_ANSWER_WORDS = 8  # a typed quiz answer is short; a long text there is a comment
+MAX_OPENING_WORDS = 5  # "hello there", "thanks a ton": a short message opening with a phrase
+SOCIAL_ORDER = (  # a message of several phrases means the strongest one
+    (Meaning.DONT_KNOW, phrases.DONT_KNOW_WORDS),
+    (Meaning.SKIP, phrases.SKIP_WORDS),
+    (Meaning.GOODBYE, phrases.GOODBYES),
+    (Meaning.THANKS, phrases.THANKS),
+    (Meaning.GREETING, phrases.GREETINGS),
+    (Meaning.SMALL_TALK, phrases.SMALL_TALK),
+)
+LABELLED = tuple((str(meaning), words) for meaning, words in SOCIAL_ORDER)
+SKIP_OPENINGS = frozenset(w for w in phrases.SKIP_WORDS if "skip" in w or "uberspringen" in w)
+ACTIVITY_KEYWORDS = (Keyword.QUIZ, Keyword.TODAY, Keyword.MORE, Keyword.START)
 
 
 def understand(event: InboundEvent, context: Context) -> Understood:
@@ -84,8 +102,9 @@ def understand(event: InboundEvent, context: Context) -> Understood:
     if event.kind is EventKind.CHOICE:
         return _choice(event.choice_id)
     text = canon(event.text)
+    words = text.split()
     keyword = command_of(event)
-    if keyword is Keyword.STOP or text in p.STOP_WORDS or p.STOP_PATTERN.match(text):
+    if keyword is Keyword.STOP or text in phrases.STOP_WORDS or phrases.STOP_PATTERN.match(text):
         return Understood(Meaning.STOP)
     if context.pending:  # "Are you sure?": a command goes ahead, anything else answers
         return Understood(Meaning.COMMAND, keyword) if keyword else Understood(Meaning.ANSWER)
@@ -93,43 +112,56 @@ def understand(event: InboundEvent, context: Context) -> Understood:
         return Understood(Meaning.ANSWER)
     if _answers_open_quiz(context, event.text):
         return Understood(Meaning.ANSWER)
-    words = text.split()
     command = keyword or _command_in(words)
     if command is not None:
         return Understood(Meaning.COMMAND, command)
-    if words and words[0] in p.LANGUAGE_WORDS and len(words) <= 4:  # "sprache auf deutsch"
-        named = [w for w in words[1:] if w not in p.FILLERS and w not in ("to", "auf", "in")]
+    if words and words[0] in phrases.LANGUAGE_WORDS and len(words) <= 4:  # "sprache auf deutsch"
+        named = [w for w in words[1:] if w not in phrases.FILLERS and w not in ("to", "auf", "in")]
         return Understood(Meaning.COMMAND, Keyword.LANG, " ".join(named))
-    if text in p.CANCEL_WORDS or any(p.CANCEL_PATTERN.match(c) for c in _clauses(event.text)):
+    if _cancels(event.text, words, context):
         return Understood(Meaning.CANCEL)
-    asks_for_human = len(words) <= 15 and p.HUMAN.search(text)
-    if asks_for_human and (context.state not in FREE_TEXT_STATES or p.REQUEST.search(text)):
+    if _asks_for_a_person(text, words, context):
         return Understood(Meaning.HUMAN)
     if context.state is State.EXPLAIN_GRADING:  # the answer is given; all else waits a moment
         asks = event.text.strip().endswith("?") and len(words) >= 2
         return Understood(Meaning.QUESTION if asks else Meaning.ANSWER)
     if context.state in ONBOARDING:
         return _onboarding(event.text, words)
-    if len(words) > 1 and words[-1] in p.CANCEL_WORDS:  # "ich hab keine lust mehr, beenden"
-        return Understood(Meaning.CANCEL)
     return _phrase(event.text, words, context) or _question_or_answer(event.text, words, context)
+
+
+def _cancels(raw: str, words: list[str], context: Context) -> bool:
+    """ "cancel", "can we end the quiz, no time rn", and a short "…, beenden" (not at the end of
+    an explanation, where "…is never enough" is an answer)."""
+    text = " ".join(words)
+    if text in phrases.CANCEL_WORDS:
+        return True
+    if any(phrases.CANCEL_PATTERN.match(clause) for clause in clauses(raw)):
+        return True
+    short = 1 < len(words) <= 6 and context.state not in FREE_TEXT_STATES
+    return short and words[-1] in phrases.CANCEL_WORDS
+
+
+def _asks_for_a_person(text: str, words: list[str], context: Context) -> bool:
+    """ "I want to talk to a real person", "mentor"; while an answer in sentences is asked for,
+    only a request or a few words ("talk to someone about it" may be part of an answer)."""
+    if len(words) > 15 or not phrases.HUMAN.search(text):
+        return False
+    free_text = context.state in FREE_TEXT_STATES
+    return not free_text or len(words) <= 3 or bool(phrases.REQUEST.search(text))
 
 
 def _onboarding(raw: str, words: list[str]) -> Understood:
     """A set-up question is open: social talk or a question about it, else its answer."""
-    if _gibberish(words):
-        return Understood(Meaning.UNCLEAR)
-    if _starts_unknowing(words):
-        return Understood(Meaning.DONT_KNOW)
     social = _social(raw)
     if social is not None and social.meaning is not Meaning.SKIP:
         return social
-    asks = raw.strip().endswith("?") or (len(words) >= 3 and words[0] in p.QUESTION_STARTS)
+    if gibberish(words):
+        return Understood(Meaning.UNCLEAR)
+    if starts_with(words, phrases.DONT_KNOW_WORDS, MAX_REQUEST_WORDS):
+        return Understood(Meaning.DONT_KNOW)
+    asks = raw.strip().endswith("?") or (len(words) >= 3 and words[0] in phrases.QUESTION_STARTS)
     return Understood(Meaning.QUESTION if asks and len(words) >= 3 else Meaning.ANSWER)
-
-
-def _clauses(raw: str) -> list[str]:
-    return [c for c in (canon(piece) for piece in re.split(r"[,.!;?…]+", raw)) if c]
 
 
 def _choice(choice_id: str) -> Understood:
@@ -153,10 +185,10 @@ def _answers_open_quiz(context: Context, raw: str) -> bool:
     if context.state is not State.QUIZ or item is None:
         return False
     if item.has_options:
-        return any(pick_option(item, reading) is not None for reading in answer_readings(raw))
+        return any(pick_option(item, reading) is not None for reading in answer_candidates(raw))
     return any(
         check_typed(item, reading).outcome is not TypedOutcome.WRONG
-        for reading in answer_readings(raw)
+        for reading in answer_candidates(raw)
     )
 
 
@@ -164,12 +196,12 @@ def _command_in(words: list[str]) -> Keyword | None:
     """A command word in a short request: "can you show my progress", "delete my data"."""
     if not 1 < len(words) <= 6:
         return None
-    rest = [w for w in words if w not in p.COMMAND_CUES]
+    rest = [w for w in words if w not in phrases.COMMAND_CUES]
     if len(rest) != 1:
         return None
     keyword = command_of(InboundEvent.text_message(rest[0]))
-    activities = (Keyword.QUIZ, Keyword.TODAY, Keyword.MORE, Keyword.START)  # requests, below
-    return keyword if keyword not in (None, Keyword.STOP, *activities) else None
+    # "quiz me", "next lesson": activity requests, understood below
+    return keyword if keyword not in (None, Keyword.STOP, *ACTIVITY_KEYWORDS) else None
 
 
 def _phrase(raw: str, words: list[str], context: Context) -> Understood | None:
@@ -177,15 +209,20 @@ def _phrase(raw: str, words: list[str], context: Context) -> Understood | None:
     text = " ".join(words)
     if context.state is State.LESSON and _lesson_read(raw, words):
         return Understood(Meaning.ANSWER)
-    if text in p.SKIP_WORDS:
+    if text in phrases.SKIP_WORDS:
         return Understood(Meaning.SKIP)
+    if text in phrases.CONFUSED:
+        return Understood(Meaning.UNCLEAR)
     request = _activity_request(words, raw)
     if request is not None:
         return Understood(Meaning.ACTIVITY, request)
-    if not text:  # only emoji or punctuation: a reaction
-        return Understood(Meaning.SMALL_TALK if raw.strip() and "?" not in raw else Meaning.UNCLEAR)
-    if _starts_unknowing(words):
-        return Understood(Meaning.DONT_KNOW)
+    if not text:  # only emoji ("👍", "😂") is a reaction; only punctuation ("/", "?") is unclear
+        emoji = any(ord(ch) > 0x2000 for ch in raw)
+        return (
+            Understood(Meaning.SMALL_TALK, argument="ack") if emoji else Understood(Meaning.UNCLEAR)
+        )
+    if starts_with(words, phrases.DONT_KNOW_WORDS, MAX_REQUEST_WORDS):
+        return Understood(Meaning.DONT_KNOW)  # "i dont know how to explain it"
     return _social(raw)
 
 
@@ -193,116 +230,90 @@ def _lesson_read(raw: str, words: list[str]) -> bool:
     """ "ok", "got it, thanks", "weiter", 👍: the lesson is read ("thanks", "lol" alone: not)."""
     if not words:
         return "👍" in raw
-    kept = _strip_fillers(words)
-    if kept in p.THANKS or not (kept or " ".join(words) in p.CONTINUE_WORDS):
+    kept = strip_fillers(words)
+    if kept in phrases.THANKS:
         return False
-    return _split_into(tuple(words), p.CONTINUE_WORDS | p.THANKS)
-
-
-def _starts_unknowing(words: list[str]) -> bool:
-    """ "i dont know how to explain it", "no idea tbh": short, and starting with not knowing."""
-    text = " ".join(words)
-    short = len(words) <= MAX_REQUEST_WORDS
-    return short and any(text.startswith(phrase + " ") for phrase in p.DONT_KNOW_WORDS)
+    if not kept and " ".join(words) not in phrases.CONTINUE_WORDS:
+        return False
+    return split_into(tuple(words), phrases.CONTINUE_WORDS | phrases.THANKS)
 
 
 def _activity_request(words: list[str], raw: str) -> Keyword | None:
     text = " ".join(words)
-    request = _strip_fillers(words)
-    if request in p.QUIZ_REQUESTS:
+    request = strip_fillers(words)
+    if request in phrases.QUIZ_REQUESTS:
         return Keyword.QUIZ
-    if request in p.LESSON_REQUESTS:
+    if request in phrases.LESSON_REQUESTS:
         return Keyword.MORE
     if len(words) > MAX_REQUEST_WORDS or raw.strip().endswith("?"):
         return None
-    named = [w for w in words if w not in p.REQUEST_WORDS and w not in p.FILLERS]
-    if (len(named) == 1 and named[0] in p.QUIZ_WORDS) or text == "test me":
+    named = [w for w in words if w not in phrases.REQUEST_WORDS and w not in phrases.FILLERS]
+    if (len(named) == 1 and named[0] in phrases.QUIZ_WORDS) or text == "test me":
         return Keyword.QUIZ
-    if len(named) == 1 and named[0] in p.LESSON_WORDS:
+    if len(named) == 1 and named[0] in phrases.LESSON_WORDS:
         return Keyword.MORE
     return None
-
-
-def _strip_fillers(words: list[str]) -> str:
-    kept = list(words)
-    while kept and kept[0] in p.FILLERS:
-        kept.pop(0)
-    while kept and kept[-1] in p.FILLERS:
-        kept.pop()
-    return " ".join(kept)
-
-
-SOCIAL_ORDER = (  # a message of several phrases means the strongest one
-    (Meaning.DONT_KNOW, p.DONT_KNOW_WORDS),
-    (Meaning.SKIP, p.SKIP_WORDS),
-    (Meaning.GOODBYE, p.GOODBYES),
-    (Meaning.THANKS, p.THANKS),
-    (Meaning.GREETING, p.GREETINGS),
-    (Meaning.SMALL_TALK, p.SMALL_TALK),
-)
 
 
 def _social(raw: str) -> Understood | None:
     """The message read, clause by clause, as known phrases and fillers; None if it is not."""
-    found: set[Meaning] = set()
-    for clause in _clauses(raw) or [""]:
+    found: set[str] = set()
+    for clause in clauses(raw) or [""]:
         words = tuple(clause.split())
-        meanings = _segments(words)  # "thanks so much": a phrase may hold a filler word
-        if meanings is None:  # "this was actually really helpful": fillers inside a phrase
-            meanings = _segments(tuple(w for w in words if w not in p.FILLERS))
-        if meanings is None:
+        labels = labels_of(words, LABELLED)  # "thanks so much": a phrase may hold a filler word
+        if labels is None:  # "this was actually really helpful": fillers inside a phrase
+            labels = labels_of(tuple(w for w in words if w not in phrases.FILLERS), LABELLED)
+        if labels is None:
             return None
-        found |= meanings
-    return next((Understood(m) for m, _ in SOCIAL_ORDER if m in found), None)
+        found |= labels
+    meaning = next((m for m, _ in SOCIAL_ORDER if str(m) in found), None)
+    said = canon(raw)
+    patience = said in phrases.ACKS or strip_fillers(said.split()) in phrases.ACKS
+    if meaning is Meaning.SMALL_TALK and patience:
+        return Understood(meaning, argument="ack")  # "ok", "one sec": patience, not a chat
+    return Understood(meaning) if meaning else None
 
 
-def _segments(words: tuple[str, ...]) -> frozenset[Meaning] | None:
-    """The meanings of a split of `words` into phrases (fillers mean nothing), or None."""
-    if not words:
-        return frozenset()
-    for size in range(min(MAX_PHRASE_WORDS, len(words)), 0, -1):
-        head = " ".join(words[:size])
-        meanings = {m for m, phrases in SOCIAL_ORDER if head in phrases}
-        if not meanings and head not in p.FILLERS:
-            continue
-        rest = _segments(words[size:])
-        if rest is not None:
-            return rest | meanings
+def _opening(words: list[str]) -> Understood | None:
+    """A short message that opens with a phrase: "skip this question please", "thank you very
+    much pau", "hello there"; never one long enough to be an answer."""
+    if starts_with(words, SKIP_OPENINGS, MAX_OPENING_WORDS + 1):
+        return Understood(Meaning.SKIP)
+    for meaning, opening in (
+        (Meaning.DONT_KNOW, phrases.DONT_KNOW_WORDS),
+        (Meaning.UNCLEAR, phrases.CONFUSED),
+        (Meaning.GOODBYE, phrases.GOODBYES),
+        (Meaning.THANKS, phrases.THANKS),
+        (Meaning.GREETING, phrases.GREETINGS),
+    ):
+        if starts_with(words, opening, MAX_OPENING_WORDS):
+            return Understood(meaning)
     return None
-
-
-def _split_into(words: tuple[str, ...], phrases: frozenset[str]) -> bool:
-    """Whether the words split into `phrases` and fillers."""
-    if not words:
-        return True
-    return any(
-        (" ".join(words[:n]) in phrases or " ".join(words[:n]) in p.FILLERS)
-        and _split_into(words[n:], phrases)
-        for n in range(1, min(MAX_PHRASE_WORDS, len(words)) + 1)
-    )
-
-
-def _gibberish(words: list[str]) -> bool:
-    """Keyboard mashing ("asdfjkl", "dfghj"): letters with almost no vowels."""
-    letters = "".join(w for w in words if w.isalpha())
-    vowels = sum(ch in "aeiouyäöü" for ch in letters)
-    return len(letters) >= 4 and vowels / len(letters) < 0.2
 
 
 def _question_or_answer(raw: str, words: list[str], context: Context) -> Understood:
     state = context.state
     text = " ".join(words)
     asks = raw.strip().endswith("?")
-    starts_asking = any(text == s or text.startswith(s + " ") for s in p.ASKING_STARTS)
-    questioning = asks or (len(words) >= 3 and words[0] in p.QUESTION_STARTS) or starts_asking
-    if _gibberish(words):
+    starts_asking = any(text == s or text.startswith(s + " ") for s in phrases.ASKING_STARTS)
+    questioning = asks or (len(words) >= 3 and words[0] in phrases.QUESTION_STARTS) or starts_asking
+    if gibberish(words):
         return Understood(Meaning.UNCLEAR)
     if state in FREE_TEXT_STATES:
         if len(words) <= MAX_ASKING_WORDS and (asks or starts_asking):
             return Understood(Meaning.QUESTION)
-        return Understood(Meaning.ANSWER if len(text) >= 3 else Meaning.UNCLEAR)
+        opening = _opening(words)
+        if opening is not None:
+            return opening
+        token = all(w in phrases.ACKS or w in phrases.CONTINUE_WORDS for w in words[:2])
+        if len(text) < 3 or (len(words) <= 2 and token):  # "yes", "ok cool": not an answer
+            return Understood(Meaning.UNCLEAR)
+        return Understood(Meaning.ANSWER)
     if questioning:
         return Understood(Meaning.QUESTION)
+    opening = _opening(words)
+    if opening is not None:
+        return opening
     typed_quiz = state is State.QUIZ and context.item is not None and not context.item.has_options
     if typed_quiz:
         comment = len(words) > MAX_TYPED_ANSWER_WORDS

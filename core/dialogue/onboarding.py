@@ -6,18 +6,21 @@ import logging
 from dataclasses import replace
 
 from core.content import normalize
-from core.dialogue import session
+from core.dialogue import phrases, session
 from core.dialogue.model import Transition, Turn
 from core.dialogue.parsing import (
     NO,
     YES,
+    command_of,
     is_no,
     is_yes,
     local_clock,
     parse_time_of_day,
     parse_timezone,
 )
+from core.dialogue.phrases import canon
 from core.dialogue.states import State
+from core.dialogue.wording import gibberish
 from core.events import EventKind, InboundEvent
 from core.replies import Choices, Option, Reply, Text
 from core.texts import available_languages
@@ -25,7 +28,8 @@ from core.texts import available_languages
 log = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 40
-NOT_NAMES = YES | NO | {"hi", "hello", "hey", "hallo", "hola", "start"}
+NOT_NAMES = YES | NO | phrases.GREETINGS | phrases.SKIP_WORDS | phrases.DONT_KNOW_WORDS
+MAX_NAME_WORDS = 4
 LEVELS = ("new", "some", "confident")
 DAILY_TIMES = {"morning": "08:00", "lunch": "12:30", "evening": "19:00"}
 
@@ -60,6 +64,17 @@ def question_for(turn: Turn, state: State) -> list[Reply]:
         return [Text(t("ask_timezone"))]
     options = (Option("yes", t("button_nudges_yes")), Option("no", t("button_nudges_no")))
     return [Choices(t("ask_nudges", time=turn.snapshot.profile.daily_time), options)]
+
+
+def _could_be_a_name(name: str) -> bool:
+    """Not "hi", "skip", "quiz me", "why?", a command word or keyboard mashing."""
+    words = canon(name).split()
+    if not words or len(words) > MAX_NAME_WORDS or "?" in name or gibberish(words):
+        return False
+    said = " ".join(words)
+    command = command_of(InboundEvent.text_message(name)) is not None
+    request = said in phrases.QUIZ_REQUESTS or said in phrases.LESSON_REQUESTS
+    return not (said in NOT_NAMES or normalize(name) in NOT_NAMES or command or request)
 
 
 def consent_choices(turn: Turn) -> Choices:
@@ -138,11 +153,11 @@ def _welcome(turn: Turn, event: InboundEvent) -> Transition:
 def handle(turn: Turn, event: InboundEvent) -> Transition:
     state = turn.snapshot.state
     t = turn.t
+    if state is State.CONSENT and not turn.snapshot.data.get("asked"):
+        return _welcome(turn, event)  # the first message, whatever it is (a sticker too)
     if event.kind is EventKind.UNSUPPORTED:
         return turn.stay(Text(t("unsupported_onboarding")), *question_for(turn, state))
     if state is State.CONSENT:
-        if not turn.snapshot.data.get("asked"):
-            return _welcome(turn, event)
         if is_yes(event):
             return ask(turn, State.NAME, Text(t("consent_thanks"))).then(consented=True)
         if is_no(event):
@@ -150,7 +165,7 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
         return turn.stay(Text(t("consent_reask")), *question_for(turn, state)[1:])
     if state is State.NAME:
         name = " ".join(event.text.split())[:MAX_NAME_CHARS]
-        if event.kind is not EventKind.TEXT or not name or normalize(name) in NOT_NAMES:
+        if event.kind is not EventKind.TEXT or not _could_be_a_name(name):
             return turn.stay(*question_for(turn, state))
         return ask(turn, State.COURSE, Text(t("greet_name", name=name))).then(name=name)
     if state is State.COURSE:

@@ -1,6 +1,6 @@
 """The phrases PAU recognises, in English and German, compared after `canon` (lower case, no
 accents or punctuation, contractions joined, letters stretched for emphasis shortened: "hiii").
-Data only; core/dialogue/meaning.py holds the rules that use them."""
+Data only; core/dialogue/meaning.py holds the rules that use them, wording.py the splitting."""
 
 from __future__ import annotations
 
@@ -30,13 +30,17 @@ CANCEL_WORDS = _phrases(
 )  # fmt: skip
 SKIP_WORDS = _phrases(
     "skip", "skip it", "skip this", "skip this one", "pass", "next", "next one", "next question",
-    "move on", "überspringen", "weiter", "nächste", "nächste frage", "passe",
+    "move on", "überspringen", "weiter", "nächste", "nächste frage", "passe", "let me skip this",
+    "can i skip", "can i skip this", "skip this question", "skip please", "i want to skip",
+    "lass mich überspringen", "skip that",
 )  # fmt: skip
 DONT_KNOW_WORDS = _phrases(
     "idk", "i don't know", "dont know", "don't know", "no idea", "i have no idea", "not sure",
     "i'm not sure", "no clue", "dunno", "i dunno", "i forgot", "i can't remember", "can't remember",
     "i don't remember", "keine ahnung", "weiß nicht", "ich weiß es nicht", "ich weiß nicht",
     "keinen plan", "vergessen", "hab ich vergessen", "nicht sicher", "bin mir nicht sicher",
+    "i give up", "show me the answer", "just tell me", "tell me the answer", "what's the answer",
+    "sag es mir", "ich gebe auf", "zeig mir die antwort", "no idea at all",
     "weiß ich nicht", "not a clue", "i have no clue", "no idea sorry", "i really don't know",
 )  # fmt: skip
 CONTINUE_WORDS = _phrases(
@@ -48,12 +52,14 @@ CONTINUE_WORDS = _phrases(
 GREETINGS = _phrases(
     "hi", "hello", "hey", "hey there", "hi there", "hiya", "howdy", "yo", "good morning",
     "good afternoon", "good evening", "morning", "hallo", "hola", "servus", "moin", "guten morgen",
-    "guten tag", "guten abend", "grüß dich", "hi pau", "hello pau",
+    "guten tag", "guten abend", "grüß dich", "hi pau", "hello pau", "hello there",
+    "good morning everyone", "hallo zusammen", "hi all", "hey everyone", "hello everyone",
 )  # fmt: skip
 THANKS = _phrases(
     "thanks", "thank you", "thx", "ty", "cheers", "thanks a lot", "many thanks",
     "thank you so much", "thanks so much", "much appreciated", "danke", "danke schön",
-    "dankeschön", "vielen dank", "merci", "thank u", "thanks for the lesson",
+    "dankeschön", "vielen dank", "merci", "thank u", "thanks for the lesson", "thank you very much",
+    "thanks a ton", "cheers mate", "danke dir", "thanks mate", "ty so much",
     "thanks for the help", "thanks for this", "thank you for the lesson", "thank you for this",
     "thanks for that", "danke für die lektion",
 )  # fmt: skip
@@ -77,6 +83,18 @@ SMALL_TALK = _phrases(
     "bin gleich zurück", "moment", "nice one", "love it", "omg", "cool cool", "thumbs up",
     "good question", "useful", "helpful", "really useful", "very helpful", "super helpful",
     "good to know", "gut zu wissen", "spannend",
+)  # fmt: skip
+# "ok", "wait", "sorry": small talk that only asks for patience; a shorter reply fits
+ACKS = _phrases(
+    "ok", "okay", "k", "cool", "nice", "great", "good", "perfect", "sounds good", "wait",
+    "one sec", "one moment", "hold on", "hang on", "brb", "sorry", "moment", "alright", "fine",
+    "gleich zurück", "bin gleich zurück", "kurz warten", "passt", "sorry late", "oops", "got it",
+)  # fmt: skip
+SMALL_TALK = SMALL_TALK | ACKS
+# "huh?", "give me a hint": not understood, or asking for what PAU cannot give offline
+CONFUSED = _phrases(
+    "huh", "what", "wie bitte", "hint", "give me a hint", "hint please", "a hint", "tipp",
+    "einen tipp", "i don't get it", "i don't understand", "versteh ich nicht", "hä",
 )  # fmt: skip
 FILLERS = _phrases(
     "ok", "okay", "oh", "well", "so", "and", "but", "pau", "please", "pls", "plz", "bitte", "great",
@@ -116,7 +134,9 @@ COMMAND_CUES = _phrases(
 )  # fmt: skip
 STOP_PATTERN = re.compile(
     r"^(please )?(unsubscribe|stop|stopp|abmelden)( me| messaging me| messages| all| everything"
-    r"| it| now| bitte| please| mich)*$"
+    r"| it| now| bitte| please| pls| plz| mich| stop| stopp)*$"
+    r"|^(i want to|i d like to|id like to|i wanna|please|pls|ich will mich|ich mochte mich|bitte)"
+    r" (unsubscribe|stop|abmelden)( now| please| pls| bitte)?$"
     r"|^(please )?(stop|quit) (sending|messaging|texting|writing|bothering)( me)?\b"
     r"|^(please )?(dont|do not) (message|text|write|contact) me\b|\bunsubscribe me\b"
     r"|^(hor|hort) auf mir zu schreiben|^keine nachrichten mehr"
@@ -129,27 +149,32 @@ CANCEL_PATTERN = re.compile(  # matched against each clause of the message
     r"( please| pls| bitte| now| jetzt)?$"
 )
 # "false i think", "b probably": the answer before a hedge
-ANSWER_LEAD_OUT = re.compile(r"\s+(i think|i guess|probably|maybe|ich glaube|glaube ich|oder)$")
+ANSWER_LEAD_OUT = re.compile(
+    r"\s+(i think|i guess|probably|maybe|ich glaube|glaube ich|oder|but not sure|but im not sure"
+    r"|not sure|or not|right|oder nicht|bin mir aber nicht sicher)$"
+)
 # "I'd say b", "going with b", "ich glaube savings": the answer after a lead-in
 ANSWER_LEAD_IN = re.compile(
     r"^(i d say|id say|i would say|i think it s|i think its|i think it is|i think|i guess"
     r"|i choose|i pick|i ll go with|ill go with|i ll take|going with|go with|my answer is"
     r"|the answer is|answer|it s|its|it is|probably|maybe|definitely|ich sage|ich nehme"
-    r"|ich glaube|ich denke|ich wurde sagen|wohl|es ist|antwort|hmm|um)\s+"
+    r"|ich glaube|ich denke|ich wurde sagen|wohl|es ist|antwort|hmm|um|is it|could it be"
+    r"|would it be|maybe it s|is the answer|ist es|ist das)\s+"
 )
 HUMAN = re.compile(
     r"\b(real|actual|live) (person|human)\b"
     r"|\b(talk|speak|chat|write) (to|with) (a |an |the )?"
     r"(human|person|someone|somebody|mentor|teacher|tutor|coach|trainer|people|team)\b"
     r"|\b(real|actual|human) (coach|teacher|tutor|mentor|trainer)\b"
-    r"|^(a )?(human|mentor|person|agent|operator)$"
+    r"|^(a |my )?(human|mentor|person|agent|operator)( please| pls| bitte)?$"
     r"|^(ein )?(mensch|mentor|mentorin)$|\b(echte[nmr]?|richtige[nmr]?) (mensch|menschen|person)\b"
     r"|\bmit (einem|einer|jemandem|der|dem)\b.*\b(sprechen|reden|schreiben)\b"
 )
 # while an answer in sentences is asked for, "talk to someone" is a request only when asked for
 REQUEST = re.compile(
     r"^(i (want|would like|wanna|need)|id like|can i|could i|may i|let me|please|get me|connect me"
-    r"|is there|are there|do you have|ich (will|mochte|wurde gern|brauche)|kann ich|gibt es)\b"
+    r"|is there|are there|do you have|talk to|speak to|speak with|talk with"
+    r"|ich (will|mochte|wurde gern|brauche)|kann ich|gibt es)\b"
 )
 QUESTION_STARTS = _phrases(
     "what", "why", "how", "when", "where", "who", "which", "can", "could", "is", "are", "does",

@@ -58,8 +58,13 @@ def one_quiz(turn: Turn) -> list[dict[str, str]]:
     return planner.quick_quiz(planner_input(turn))
 
 
+def without_session(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The dialogue's scratch pad without the open session (plan, place, counts)."""
+    return {k: v for k, v in data.items() if k not in SESSION_KEYS}
+
+
 def _session_data(turn: Turn) -> dict[str, Any]:
-    return {k: v for k, v in turn.snapshot.data.items() if k not in SESSION_KEYS}
+    return without_session(turn.snapshot.data)
 
 
 def start(
@@ -109,7 +114,7 @@ def quiz_reply(item: QuizItem) -> Quiz:
     return Quiz(item.question, (), -1, item.explanation, item.id)
 
 
-def _prompt_for(turn: Turn, activity: Mapping[str, str], first_time: bool) -> list[Reply]:
+def _prompt_for(turn: Turn, activity: Mapping[str, str]) -> list[Reply]:
     course = turn.course
     t = turn.t
     assert course is not None
@@ -124,12 +129,7 @@ def _prompt_for(turn: Turn, activity: Mapping[str, str], first_time: bool) -> li
     concept = course.concept(activity["concept"])
     assert concept is not None
     if kind == "lesson":
-        bubbles: list[Reply] = []
-        if first_time:
-            bubbles = [
-                Text(t("lesson_title", title=concept.title)),
-                *(Text(b) for b in concept.lesson),
-            ]
+        bubbles = [Text(t("lesson_title", title=concept.title)), *(Text(b) for b in concept.lesson)]
         return [*bubbles, continue_choices(turn)]
     if kind == "reflection":
         return [Text(t("reflection_prompt", prompt=concept.reflection))]
@@ -154,7 +154,7 @@ def present(
         if len(plan) > 1
         else None
     )
-    replies = [*intro, *([header] if header else []), *_prompt_for(turn, activity, True)]
+    replies = [*intro, *([header] if header else []), *_prompt_for(turn, activity)]
     state = ACTIVITY_STATES[activity["kind"]]
     transition = Transition(state, data, tuple(replies))
     if state is State.QUIZ:
@@ -224,5 +224,5 @@ def finish(turn: Turn, data: dict[str, Any], intro: tuple[Reply, ...] | list[Rep
             Option("done", t("button_done")),
         ),
     )
-    idle_data = {k: v for k, v in data.items() if k not in SESSION_KEYS}
+    idle_data = without_session(data)
     return Transition(State.IDLE, idle_data, (*intro, summary, menu))

@@ -39,9 +39,10 @@ def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -
         understood = Understood(Meaning.ANSWER)  # nothing but the consent question until given
     if state is State.STOPPED and understood.meaning not in (Meaning.STOP, Meaning.COMMAND):
         return turn.stay(Text(turn.t("stopped_hint")))
-    if state in ACTIVITIES and session.current(turn) is None:
+    gone = state in ACTIVITIES and session.current(turn) is None
+    if gone and understood.meaning not in (Meaning.STOP, Meaning.COMMAND):
         # the open activity's content was removed by a course update: back to the menu
-        idle = {k: v for k, v in turn.snapshot.data.items() if k not in session.SESSION_KEYS}
+        idle = session.without_session(turn.snapshot.data)
         return Transition(State.IDLE, idle, (Text(turn.t("activity_gone")), keywords.menu(turn)))
     return ROUTES[understood.meaning](turn, event, understood)
 
@@ -76,7 +77,7 @@ def skip(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
     if skipped is not None:
         return skipped
     if turn.snapshot.state is State.EXPLAIN_GRADING:
-        return turn.stay(Text(turn.t("still_grading")))
+        return turn.stay(*session.reprompt(turn))  # "still reading your explanation"
     return turn.stay(Text(turn.t("nothing_to_skip")), keywords.menu(turn))
 
 
@@ -118,28 +119,33 @@ def command(turn: Turn, event: InboundEvent, understood: Understood) -> Transiti
     return keywords.handle(turn, understood.keyword, understood.argument)
 
 
+def small_talk(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
+    return chat.small_talk(turn, patience=understood.argument == "ack")
+
+
 def stop(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:
     return keywords.stop(turn)
 
 
-def _reply(handler: Callable[[Turn, InboundEvent], Transition]) -> Handler:
+def _by_event(handler: Callable[[Turn, InboundEvent], Transition]) -> Handler:
+    """A handler that needs the event only (what it means is its name)."""
     return lambda turn, event, understood: handler(turn, event)
 
 
 ROUTES: dict[Meaning, Handler] = {
     Meaning.ANSWER: answer,
     Meaning.QUESTION: question,
-    Meaning.GREETING: _reply(chat.greet),
-    Meaning.THANKS: _reply(chat.thank),
-    Meaning.GOODBYE: _reply(chat.goodbye),
-    Meaning.SMALL_TALK: _reply(chat.small_talk),
+    Meaning.GREETING: _by_event(chat.greet),
+    Meaning.THANKS: _by_event(chat.thank),
+    Meaning.GOODBYE: _by_event(chat.goodbye),
+    Meaning.SMALL_TALK: small_talk,
     Meaning.SKIP: skip,
     Meaning.DONT_KNOW: dont_know,
-    Meaning.HUMAN: _reply(chat.ask_for_human),
+    Meaning.HUMAN: _by_event(chat.ask_for_human),
     Meaning.ACTIVITY: command,
     Meaning.COMMAND: command,
     Meaning.CANCEL: cancel,
     Meaning.STOP: stop,
-    Meaning.UNSUPPORTED: _reply(chat.unsupported),
-    Meaning.UNCLEAR: _reply(chat.unclear),
+    Meaning.UNSUPPORTED: _by_event(chat.unsupported),
+    Meaning.UNCLEAR: _by_event(chat.unclear),
 }

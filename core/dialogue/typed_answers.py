@@ -100,7 +100,7 @@ def _identity(forms: tuple[Phrase, ...]) -> Phrase:
     return tuple(sorted(folded(forms[0])))
 
 
-def answer_readings(text: str) -> list[str]:
+def answer_candidates(text: str) -> list[str]:
     """The text, and the answer in it after a lead-in or a change of mind: "I'd say b" -> "b",
     "hmm between a and b… going with b" -> "b", "ich glaube savings" -> "savings", and its first
     clause when the rest says why: "nope, false. you learn from mistakes too" -> "false"."""
