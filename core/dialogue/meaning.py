@@ -27,6 +27,7 @@ from core.content import QuizItem
 from core.dialogue import phrases
 from core.dialogue.parsing import CHOICE_PREFIX, Keyword, command_of, is_no, is_yes
 from core.dialogue.phrases import canon
+from core.dialogue.requests import activity_request, command_in
 from core.dialogue.states import ONBOARDING, State
 from core.dialogue.typed_answers import TypedOutcome, answer_candidates, check_typed, pick_option
 from core.dialogue.wording import (
@@ -77,7 +78,7 @@ class Context:
 FREE_TEXT_STATES = frozenset({State.REFLECTION, State.EXPLAIN})
 YES_NO_STATES = frozenset({State.CONSENT, State.NUDGES})
 MAX_ASKING_WORDS = 12  # while an explanation is asked for, longer texts are answers
-MAX_REQUEST_WORDS = 7  # "can you give me a quick quiz please": longer texts are not requests
+MAX_UNKNOWING_WORDS = 7  # "i dont know how to explain it": longer, it is an answer
 MAX_TYPED_ANSWER_WORDS = 8  # a typed quiz answer is short; a long text there is a comment
 MAX_OPENING_WORDS = 5  # "hello there", "thanks a ton": a short message opening with a phrase
 SOCIAL_ORDER = (  # a message of several phrases means the strongest one
@@ -90,7 +91,6 @@ SOCIAL_ORDER = (  # a message of several phrases means the strongest one
 )
 LABELLED = tuple((str(meaning), words) for meaning, words in SOCIAL_ORDER)
 SKIP_OPENINGS = frozenset(w for w in phrases.SKIP_WORDS if "skip" in w or "uberspringen" in w)
-ACTIVITY_KEYWORDS = (Keyword.QUIZ, Keyword.TODAY, Keyword.MORE, Keyword.START)
 
 
 def understand(event: InboundEvent, context: Context) -> Understood:
@@ -112,7 +112,7 @@ def understand(event: InboundEvent, context: Context) -> Understood:
         return Understood(Meaning.ANSWER)
     if _answers_open_quiz(context, event.text):
         return Understood(Meaning.ANSWER)
-    command = keyword or _command_in(words)
+    command = keyword or command_in(words)
     if command is not None:
         return Understood(Meaning.COMMAND, command)
     if words and words[0] in phrases.LANGUAGE_WORDS and len(words) <= 4:  # "sprache auf deutsch"
@@ -158,7 +158,7 @@ def _onboarding(raw: str, words: list[str]) -> Understood:
         return social
     if gibberish(words):
         return Understood(Meaning.UNCLEAR)
-    if starts_with(words, phrases.DONT_KNOW_WORDS, MAX_REQUEST_WORDS):
+    if starts_with(words, phrases.DONT_KNOW_WORDS, MAX_UNKNOWING_WORDS):
         return Understood(Meaning.DONT_KNOW)
     asks = raw.strip().endswith("?") or (len(words) >= 3 and words[0] in phrases.QUESTION_STARTS)
     return Understood(Meaning.QUESTION if asks and len(words) >= 3 else Meaning.ANSWER)
@@ -192,18 +192,6 @@ def _answers_open_quiz(context: Context, raw: str) -> bool:
     )
 
 
-def _command_in(words: list[str]) -> Keyword | None:
-    """A command word in a short request: "can you show my progress", "delete my data"."""
-    if not 1 < len(words) <= 6:
-        return None
-    rest = [w for w in words if w not in phrases.COMMAND_CUES]
-    if len(rest) != 1:
-        return None
-    keyword = command_of(InboundEvent.text_message(rest[0]))
-    # "quiz me", "next lesson": activity requests, understood below
-    return keyword if keyword not in (None, Keyword.STOP, *ACTIVITY_KEYWORDS) else None
-
-
 def _phrase(raw: str, words: list[str], context: Context) -> Understood | None:
     """Whole-message phrases: skip, don't know, requests, and social talk."""
     text = " ".join(words)
@@ -213,7 +201,7 @@ def _phrase(raw: str, words: list[str], context: Context) -> Understood | None:
         return Understood(Meaning.SKIP)
     if text in phrases.CONFUSED:
         return Understood(Meaning.UNCLEAR)
-    request = _activity_request(words, raw)
+    request = activity_request(words, raw)
     if request is not None:
         return Understood(Meaning.ACTIVITY, request)
     if not text:  # only emoji ("👍", "😂") is a reaction; only punctuation ("/", "?") is unclear
@@ -221,7 +209,7 @@ def _phrase(raw: str, words: list[str], context: Context) -> Understood | None:
         return (
             Understood(Meaning.SMALL_TALK, argument="ack") if emoji else Understood(Meaning.UNCLEAR)
         )
-    if starts_with(words, phrases.DONT_KNOW_WORDS, MAX_REQUEST_WORDS):
+    if starts_with(words, phrases.DONT_KNOW_WORDS, MAX_UNKNOWING_WORDS):
         return Understood(Meaning.DONT_KNOW)  # "i dont know how to explain it"
     return _social(raw)
 
@@ -236,23 +224,6 @@ def _lesson_read(raw: str, words: list[str]) -> bool:
     if not kept and " ".join(words) not in phrases.CONTINUE_WORDS:
         return False
     return split_into(tuple(words), phrases.CONTINUE_WORDS | phrases.THANKS)
-
-
-def _activity_request(words: list[str], raw: str) -> Keyword | None:
-    text = " ".join(words)
-    request = strip_fillers(words)
-    if request in phrases.QUIZ_REQUESTS:
-        return Keyword.QUIZ
-    if request in phrases.LESSON_REQUESTS:
-        return Keyword.MORE
-    if len(words) > MAX_REQUEST_WORDS or raw.strip().endswith("?"):
-        return None
-    named = [w for w in words if w not in phrases.REQUEST_WORDS and w not in phrases.FILLERS]
-    if (len(named) == 1 and named[0] in phrases.QUIZ_WORDS) or text == "test me":
-        return Keyword.QUIZ
-    if len(named) == 1 and named[0] in phrases.LESSON_WORDS:
-        return Keyword.MORE
-    return None
 
 
 def _social(raw: str) -> Understood | None:
