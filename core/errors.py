@@ -6,8 +6,9 @@ PauError
 └── DeliveryError           sending to a platform failed
     ├── RetryableDelivery   429, 5xx, network: try again later (retry_after in seconds)
     │   └── DeliveryOutcomeUnknown   timed out after the request went out: it may have arrived
-    └── PermanentDelivery   the platform refused for good (blocked, bad chat id)
-        └── LearnerUnreachable   the learner blocked the bot: stop sending
+    ├── PermanentDelivery   the platform refused for good (blocked, bad chat id)
+    │   └── LearnerUnreachable   the learner blocked the bot: stop sending
+    └── OutsideWindow       WhatsApp's 24-hour window is closed: hold it, send a template
 """
 
 from __future__ import annotations
@@ -50,3 +51,9 @@ class PermanentDelivery(DeliveryError):
 
 class LearnerUnreachable(PermanentDelivery):
     """The learner blocked the bot or left: stop retries and nudges."""
+
+
+class OutsideWindow(DeliveryError):
+    """WhatsApp takes free-form messages only within 24 hours of the learner's last message
+    (error 131047 says so too): the reply waits until they write again, and an approved template
+    asks them to."""
