@@ -33,6 +33,10 @@ class Learner(SQLModel, table=True):
     unreachable: bool = False
     created_at: datetime
     last_inbound_at: datetime | None = None
+    phone: str | None = Field(default=None, max_length=32)  # WhatsApp's wa_id, when it is sent
+    # WhatsApp's 24-hour window: closed early by error 131047; a template asked them to write
+    window_closed_at: datetime | None = None
+    window_knocked_at: datetime | None = None
     # After an event of theirs failed: their queue waits until then (the others go on meanwhile).
     events_retry_at: datetime | None = None
     motivation: dict[str, Any] = _json_column()  # core.motivation.MotivationState
@@ -124,6 +128,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_outbox_due", "status", "channel", "address", "id"),
         sa.Index("ix_outbox_settled", "status", "created_at"),  # housekeeping
+        sa.Index("ix_outbox_platform_message", "platform_message_id"),  # statuses find it
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -142,6 +147,30 @@ class OutboxMessage(SQLModel, table=True):
     outcome_unknown: bool = False
     created_at: datetime
     sent_at: datetime | None = None
+    platform_message_id: str | None = Field(default=None, max_length=160)
+    platform_status: str | None = Field(default=None, max_length=16)  # delivered, read, failed
+
+
+class WebhookItem(SQLModel, table=True):
+    """One message or status of a platform webhook, stored as it came (re-wrapped on its own) and
+    parsed later, so a crash between the 200 and the parsing loses nothing. The body is emptied
+    once it is processed; the dedupe key stays to recognise redeliveries."""
+
+    __tablename__ = "webhook_item"
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "dedupe_key", name="uq_webhook_item"),
+        sa.Index("ix_webhook_item_unprocessed", "processed_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    dedupe_key: str = Field(max_length=64)
+    kind: str = Field(max_length=16)  # message | status
+    body: dict[str, Any] = _json_column()
+    received_at: datetime
+    attempts: int = 0
+    processed_at: datetime | None = None
+    error: str | None = Field(default=None, max_length=500)
 
 
 class Enrollment(SQLModel, table=True):

@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     whatsapp_token: SecretStr | None = None
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
-    whatsapp_api_base_url: str = "https://graph.facebook.com"
+    whatsapp_api_base_url: str = "https://graph.facebook.com"  # a fake's, in tests
+    whatsapp_api_version: str = "23.0"
+    whatsapp_rate: float = Field(default=80.0, gt=0, le=1000)  # messages a second for the number
+    whatsapp_templates: str = "prompts/whatsapp_templates.yaml"  # outside the 24-hour window
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     pau_llm_model: str = "claude-sonnet-4-5"
