@@ -1,8 +1,9 @@
 """The course format's light Markdown (content/FORMAT.md), rendered for each channel.
 
 Lesson bubbles and bot texts are plain strings that may hold *emphasis* and **strong**; everything
-else is literal. Telegram gets HTML (python-telegram-bot's ``ParseMode.HTML``), the terminal gets
-plain text or ANSI styles, poll questions and options (which Telegram never formats) get plain text.
+else is literal. Telegram gets HTML (python-telegram-bot's ``ParseMode.HTML``), WhatsApp its own
+``*bold*`` and ``_italic_`` markers, the terminal gets plain text or ANSI styles, poll questions and
+options and WhatsApp's buttons (which are never formatted) get plain text.
 
 The rule for asterisks, chosen so that arithmetic, footnote stars and a learner's stray ``*`` stay
 as typed:
@@ -82,3 +83,14 @@ def to_ansi(text: str) -> str:
     """Bold and italics as terminal escape codes (for a TTY only); each style is ended with its
     own code, so a nested span does not end the outer one."""
     return _render(text, str, lambda kind, inner: f"{_ANSI[kind][0]}{inner}{_ANSI[kind][1]}")
+
+
+_WHATSAPP = {"strong": "*", "emphasis": "_"}
+
+
+def to_whatsapp(text: str) -> str:
+    """WhatsApp's formatting: ``**strong**`` becomes ``*strong*``, ``*emphasis*`` becomes
+    ``_emphasis_``, found by the same tight-pair rule. WhatsApp has no escapes, so everything else
+    stays as typed; a converted text is never longer than the original, so a piece measured before
+    conversion stays within the limit."""
+    return _render(text, str, lambda kind, inner: f"{_WHATSAPP[kind]}{inner}{_WHATSAPP[kind]}")

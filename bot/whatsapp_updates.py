@@ -29,7 +29,6 @@ MEDIA_TYPES = frozenset(
     {"image", "audio", "voice", "video", "sticker", "document", "location", "contacts"}
 )
 IGNORED_TYPES = frozenset({"reaction"})
-STATUS_ORDER = ("sent", "delivered", "read")  # statuses may arrive out of order; "failed" apart
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,8 @@ def parse_item(client: WhatsApp, item: Item) -> WhatsAppInbound | WhatsAppStatus
             if reply_type == "list_reply"
             else types.CallbackButton.from_update(client=client, update=raw)
         )
-        event = InboundEvent(EventKind.CHOICE, choice_id=str(update.data), ref=_answer_ref(update.data))
+        data = str(update.data)
+        event = InboundEvent(EventKind.CHOICE, choice_id=data, ref=_answer_ref(data))
     elif kind == "button":  # a template's quick-reply button: its payload, else its text
         update = types.CallbackButton.from_update(client=client, update=raw)
         event = InboundEvent(EventKind.CHOICE, choice_id=str(update.data))
@@ -171,14 +171,3 @@ def parse_item(client: WhatsApp, item: Item) -> WhatsAppInbound | WhatsAppStatus
 def _answer_ref(data: str) -> str:
     """The quiz item an "answer:<item>:<index>" button refers to (as on Telegram)."""
     return data.split(":")[1] if data.startswith("answer:") and data.count(":") >= 2 else ""
-
-
-def further(current: str | None, new: str) -> str:
-    """The status to keep when `new` arrives: "read" is never undone by a late "delivered";
-    "failed" always wins (it says the message did not arrive)."""
-    if new == "failed" or current is None:
-        return new
-    if current == "failed":
-        return current
-    ranks = {name: rank for rank, name in enumerate(STATUS_ORDER)}
-    return new if ranks.get(new, -1) > ranks.get(current, -1) else current

@@ -24,11 +24,13 @@ from typing import Any, ParamSpec, TypeVar
 from core.errors import (
     DeliveryOutcomeUnknown,
     LearnerUnreachable,
+    OutsideWindow,
     PermanentDelivery,
     RetryableDelivery,
 )
 from core.logs import failure
 from core.ports import Clock, Outbox, OutgoingMessage, Sender
+from core.replies import Template
 
 log = logging.getLogger(__name__)
 
@@ -229,12 +231,15 @@ class Dispatcher:
         context: dict[str, Any] = {"learner": message.learner_id, "message": message.id}
         try:
             async with asyncio.timeout(self.send_deadline):
-                await sender.send(message.address.address, message.reply)
+                platform_id = await sender.send(message.address.address, message.reply)
         except TimeoutError:
             error = DeliveryOutcomeUnknown(f"no answer within {self.send_deadline:g} s")
             return await self._retry_unknown(message, error)
         except DeliveryOutcomeUnknown as error:
             return await self._retry_unknown(message, error)
+        except OutsideWindow as error:  # WhatsApp: held until the learner writes again
+            failure(log, "send", error=error, level=logging.INFO, **context, outcome="held")
+            return await self._record(self._hold, message, error)
         except LearnerUnreachable as error:
             failure(log, "send", error=error, **context, outcome="unreachable")
             await self._record(self._settle_unreachable, message, str(error))
@@ -251,7 +256,7 @@ class Dispatcher:
             if message.attempts + 1 >= MAX_UNEXPECTED_ATTEMPTS:  # a bug would only fail again
                 return await self._record(self._fail, message, reason)
             return await self._record(self._retry, message, reason, None)
-        return await self._record(self._sent, message)
+        return await self._record(self._sent, message, platform_id)
 
     async def _retry_unknown(self, message: OutgoingMessage, error: DeliveryOutcomeUnknown) -> str:
         failure(log, "send", error=error, learner=message.learner_id, message=message.id,
@@ -264,10 +269,16 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._recorder, partial(write, *args, **kwargs))
 
-    def _sent(self, message: OutgoingMessage) -> str:
+    def _sent(self, message: OutgoingMessage, platform_id: str | None = None) -> str:
         with self.outbox() as outbox:
-            outbox.mark_sent(message, self.clock())
+            outbox.mark_sent(message, self.clock(), platform_id)
         return "sent"
+
+    def _hold(self, message: OutgoingMessage, error: OutsideWindow) -> str:
+        knock = error.knock if isinstance(error.knock, Template) else None
+        with self.outbox() as outbox:
+            outbox.mark_held(message, self.clock(), str(error), knock)
+        return "held"
 
     def _fail(self, message: OutgoingMessage, error: str) -> str:
         with self.outbox() as outbox:

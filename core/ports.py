@@ -110,7 +110,15 @@ class Outbox(Protocol):
         self, now: datetime, limit: int, lease_seconds: float, channels: Collection[str]
     ) -> list[OutgoingMessage]: ...
     def renew(self, messages: Collection[OutgoingMessage], until: datetime) -> None: ...
-    def mark_sent(self, message: OutgoingMessage, now: datetime) -> None: ...
+    def mark_sent(
+        self, message: OutgoingMessage, now: datetime, platform_message_id: str | None = None
+    ) -> None: ...
+    def mark_held(
+        self, message: OutgoingMessage, now: datetime, reason: str, knock: Reply | None
+    ) -> None:
+        """Outside WhatsApp's window: wait until the learner writes; `knock` asks them to."""
+        ...
+
     def mark_retry(
         self, message: OutgoingMessage, next_attempt_at: datetime, error: str,
         *, outcome_unknown: bool = False,
@@ -120,6 +128,8 @@ class Outbox(Protocol):
 
 
 class Sender(Protocol):
-    """Sends one reply on one channel; raises RetryableDelivery or PermanentDelivery."""
+    """Sends one reply on one channel; raises RetryableDelivery, PermanentDelivery or
+    OutsideWindow. Returns the platform's id of what it sent, when it has one (WhatsApp's
+    wamid: delivery statuses refer to it)."""
 
-    async def send(self, address: str, reply: Reply) -> None: ...
+    async def send(self, address: str, reply: Reply) -> str | None: ...

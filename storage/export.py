@@ -164,6 +164,7 @@ def _profile(learner: Learner) -> dict[str, Any]:
         "name": learner.name,
         "chat_app": learner.channel,
         "chat_id": learner.external_id,
+        "phone": learner.phone,
         "language": learner.language,
         "level": learner.level,
         "daily_time": learner.daily_time,

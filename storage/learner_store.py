@@ -36,6 +36,9 @@ from storage.privacy import delete_learner
 from storage.review_cards import due_reviews, is_review, record_review
 
 INTERNAL = "internal"  # the channel of command results and timers
+WINDOWED_CHANNELS = frozenset(
+    {"whatsapp"}
+)  # free-form replies only within 24 h of the last message
 LEARNER_TABLE: sa.Table = Learner.__table__  # type: ignore[attr-defined]
 INBOUND_TABLE: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 PROFILE_FIELDS = (
@@ -123,6 +126,16 @@ def ingest(
         seen: dict[str, Any] = {"last_inbound_at": to_db(received_at)}
         if event.kind is not EventKind.STATUS:
             seen["unreachable"] = False  # who writes to us can be written to
+        if channel in WINDOWED_CHANNELS and event.kind is not EventKind.STATUS:
+            # WhatsApp's 24-hour window opens again: replies held for it go out, in order
+            seen.update(window_closed_at=None, window_knocked_at=None)
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.learner_id) == learner_id, col(OutboxMessage.status) == "held"
+                )
+                .values(status="pending", next_attempt_at=to_db(received_at))
+            )
         session.execute(sa.update(Learner).where(col(Learner.id) == learner_id).values(**seen))
     return Ingested(learner_id, inbound_id)
 

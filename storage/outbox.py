@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.ports import Address, OutgoingMessage
-from core.replies import reply_from_dict
+from core.replies import Reply, reply_from_dict
 from storage.db import to_db
 from storage.models import Learner, OutboxMessage
+from storage.webhook_items import hold
 
 
 class SqlOutbox:
@@ -99,7 +100,9 @@ class SqlOutbox:
                 .values(lease_until=to_db(until))
             )
 
-    def mark_sent(self, message: OutgoingMessage, now: datetime) -> None:
+    def mark_sent(
+        self, message: OutgoingMessage, now: datetime, platform_message_id: str | None = None
+    ) -> None:
         if message.learner_id is None:  # a goodbye after a delete: keep nothing
             self.session.execute(sa.delete(OutboxMessage).where(self._still_ours(message)))
             return
@@ -112,8 +115,19 @@ class SqlOutbox:
                 lease_until=None,
                 claim=None,
                 attempts=OutboxMessage.attempts + 1,
+                platform_message_id=platform_message_id,
             )
         )
+
+    def mark_held(
+        self, message: OutgoingMessage, now: datetime, reason: str, knock: Reply | None
+    ) -> None:
+        held = self.session.execute(
+            sa.update(OutboxMessage).where(self._still_ours(message)).values(claim=None)
+        )
+        if getattr(held, "rowcount", 1):  # still ours: hold it, and knock once
+            hold(self.session, message_id=message.id, learner_id=message.learner_id,
+                 knock=knock, reason=reason, now=now)  # fmt: skip
 
     def mark_retry(
         self, message: OutgoingMessage, next_attempt_at: datetime, error: str,

@@ -1,0 +1,165 @@
+"""Webhook items stored raw (deduplicated) before they are parsed, and WhatsApp's channel state:
+the phone number, the 24-hour window, the replies held until it opens, and delivery statuses.
+
+Repositories take keyword arguments and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from core.replies import Reply, reply_to_dict
+from storage.db import to_db
+from storage.learner_store import _insert_ignoring_conflicts, dedupe_key
+from storage.models import Learner, OutboxMessage, WebhookItem
+
+WINDOW = timedelta(hours=24)  # WhatsApp: free-form messages within 24 h of the learner's last
+WINDOW_CLOSED_CODE = 131047  # "re-engagement message": the window was closed after all
+ITEM_TABLE: sa.Table = WebhookItem.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class NewItem:
+    kind: str  # message | status
+    platform_id: str  # the wamid (and the status): hashed before it is stored
+    body: dict[str, Any]
+
+
+def store_items(
+    session: Session, *, channel: str, items: Sequence[NewItem], now: datetime, secret: bytes
+) -> tuple[int, int]:
+    """Store each item once; (stored, duplicates). A redelivery is recognised by its id."""
+    stored = 0
+    for item in items:
+        key = dedupe_key(secret, channel, item.platform_id)
+        row = {"channel": channel, "dedupe_key": key, "kind": item.kind, "body": item.body,
+               "received_at": to_db(now), "attempts": 0}  # fmt: skip
+        stored += _insert_ignoring_conflicts(session, ITEM_TABLE, row) is not None
+    return stored, len(items) - stored
+
+
+def unprocessed(session: Session, *, channel: str, limit: int = 100) -> list[WebhookItem]:
+    """Items not yet parsed, oldest first; on PostgreSQL rows another worker holds are skipped."""
+    query = (
+        select(WebhookItem)
+        .where(col(WebhookItem.channel) == channel, col(WebhookItem.processed_at).is_(None))
+        .order_by(col(WebhookItem.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.exec(query).all())
+
+
+def finish_item(session: Session, *, item_id: int, now: datetime, error: str | None = None) -> None:
+    """Parsed (or refused): the body is emptied, the dedupe key stays for redeliveries."""
+    session.execute(
+        sa.update(WebhookItem)
+        .where(col(WebhookItem.id) == item_id)
+        .values(processed_at=to_db(now), body={}, error=error[:500] if error else None)
+    )
+
+
+def note_phone(session: Session, *, learner_id: int, phone: str) -> None:
+    if phone:
+        session.execute(
+            sa.update(Learner).where(col(Learner.id) == learner_id).values(phone=phone[:32])
+        )
+
+
+def window_open(session: Session, *, channel: str, address: str, now: datetime) -> bool:
+    """Whether the learner wrote within 24 hours and WhatsApp has not said otherwise since."""
+    row = session.exec(
+        select(Learner.last_inbound_at, Learner.window_closed_at).where(
+            col(Learner.channel) == channel, col(Learner.external_id) == address
+        )
+    ).first()
+    if row is None or row[0] is None:
+        return False
+    last_inbound, closed = row
+    if closed is not None and closed >= last_inbound:
+        return False
+    return bool(last_inbound > to_db(now - WINDOW))
+
+
+def hold(
+    session: Session, *, message_id: int, learner_id: int | None, knock: Reply | None,
+    reason: str, now: datetime,
+) -> None:  # fmt: skip
+    """The reply waits for the window (status "held"); a template asks the learner to write,
+    once until they do."""
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status="held", lease_until=None, claim=None, last_error=reason[:500])
+    )
+    if learner_id is None or knock is None:
+        return
+    learner = session.get(Learner, learner_id)
+    if learner is None or learner.window_knocked_at is not None:
+        return
+    learner.window_knocked_at = to_db(now)
+    session.add(
+        OutboxMessage(
+            learner_id=learner_id, channel=learner.channel, address=learner.external_id,
+            payload=reply_to_dict(knock), next_attempt_at=to_db(now), created_at=to_db(now),
+        )
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StatusNoted:
+    learner_id: int | None
+    outbox_id: int | None
+    window_closed: bool  # WhatsApp refused it for the window: it is held, a template asks
+
+
+def note_status(
+    session: Session, *, channel: str, platform_message_id: str, status: str,
+    error_code: int | None, now: datetime, knock: Reply | None = None,
+) -> StatusNoted:  # fmt: skip
+    """A delivery status for a message PAU sent. Statuses arrive out of order: "read" is never
+    undone by a late "delivered". A failed status for the window holds the message again (it
+    goes when the learner writes) and sends the template. A status never creates a learner."""
+    row = session.exec(
+        select(OutboxMessage).where(
+            col(OutboxMessage.channel) == channel,
+            col(OutboxMessage.platform_message_id) == platform_message_id,
+        )
+    ).first()
+    if row is None or row.id is None:
+        return StatusNoted(None, None, False)
+    row.platform_status = further(row.platform_status, status)
+    closed = status == "failed" and error_code == WINDOW_CLOSED_CODE
+    if status == "failed" and not closed:
+        row.last_error = f"WhatsApp status failed ({error_code})"
+    session.add(row)
+    if closed and row.learner_id is not None:
+        session.execute(
+            sa.update(Learner)
+            .where(col(Learner.id) == row.learner_id)
+            .values(window_closed_at=to_db(now))
+        )
+        hold(session, message_id=row.id, learner_id=row.learner_id, knock=knock,
+             reason="WhatsApp 131047: outside the 24-hour window", now=now)  # fmt: skip
+    return StatusNoted(row.learner_id, row.id, closed)
+
+
+STATUS_ORDER = ("sent", "delivered", "read")
+
+
+def further(current: str | None, new: str) -> str:
+    """The status to keep when `new` arrives: "read" is never undone by a late "delivered";
+    "failed" always wins (the message did not arrive)."""
+    if new == "failed" or current is None:
+        return new
+    if current == "failed":
+        return current
+    ranks = {name: rank for rank, name in enumerate(STATUS_ORDER)}
+    return new if ranks.get(new, -1) > ranks.get(current, -1) else current
