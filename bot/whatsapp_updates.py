@@ -5,8 +5,8 @@ One POST may carry several entries, changes, messages and statuses; pywa reads o
 each, so every item is re-wrapped as a payload of its own, with its contact, before it is stored.
 What is ignored on purpose: reactions (a 👍 on a message is not an answer), changes other than
 `messages` (template reviews, account updates), and statuses of messages PAU does not know.
-Media (images, audio, voice, video, stickers, documents, locations, contacts) get a short polite
-reply, as on Telegram.
+Media (images, audio and voice notes, video, stickers, documents, locations, contacts) and types
+PAU does not know (orders, system messages) get a short polite reply, as on Telegram.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pywa.types.base_update import RawUpdate
@@ -25,9 +25,7 @@ from core.events import EventKind, InboundEvent
 CHANNEL = "whatsapp"
 WEBHOOK_OBJECT = "whatsapp_business_account"
 MAX_ID_CHARS = 160
-MEDIA_TYPES = frozenset(
-    {"image", "audio", "voice", "video", "sticker", "document", "location", "contacts"}
-)
+MEDIA_TYPES = frozenset({"image", "audio", "video", "sticker", "document", "location", "contacts"})
 IGNORED_TYPES = frozenset({"reaction"})
 
 
@@ -39,6 +37,22 @@ class Item:
     dedupe_key: str  # the wamid; for a status the wamid and the status
     body: dict[str, Any]
     user_id: str  # the business-scoped user id ("US.…"); "" when the payload has none
+
+    @property
+    def _value(self) -> dict[str, Any]:
+        value: dict[str, Any] = self.body["entry"][0]["changes"][0]["value"]
+        return value
+
+    @property
+    def platform_id(self) -> str:
+        """The wamid of the message, or of the message a status is about."""
+        thing = (self._value.get("messages") or self._value.get("statuses") or [{}])[0]
+        return str(thing.get("id", ""))
+
+    @property
+    def body_type(self) -> str:
+        """A message's type ("text", "interactive", "image"...); "" for a status."""
+        return str((self._value.get("messages") or [{}])[0].get("type", ""))
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,14 @@ def _wrap(entry_id: str, value: dict[str, Any]) -> dict[str, Any]:
     return {"object": WEBHOOK_OBJECT, "entry": [{"id": entry_id, "changes": [change]}]}
 
 
+def user_id_of(body: Mapping[str, Any]) -> str:
+    """The business-scoped user id of a stored message item ("" if it has none)."""
+    value = body["entry"][0]["changes"][0]["value"]
+    contact = (value.get("contacts") or [{}])[0]
+    message = (value.get("messages") or [{}])[0]
+    return str(contact.get("user_id") or message.get("from_user_id") or "")
+
+
 def parse_item(client: WhatsApp, item: Item) -> WhatsAppInbound | WhatsAppStatus | None:
     """A stored item as PAU's event (None: ignored on purpose). Raises KeyError, ValueError or
     TypeError when pywa cannot read it."""
@@ -144,6 +166,31 @@ def parse_item(client: WhatsApp, item: Item) -> WhatsAppInbound | WhatsAppStatus
     kind = str(message.get("type", ""))
     if kind in IGNORED_TYPES:
         return None
+    try:
+        return _message(client, raw, message, kind, item)
+    except (KeyError, ValueError, TypeError, IndexError):
+        if kind == "text" or kind == "interactive" or kind == "button":
+            raise  # what PAU must understand: set aside with the reason, never guessed
+        # a media message pywa cannot read (a field it expects is missing): still an answer
+        return _unreadable_media(raw, message, kind, item)
+
+
+def _unreadable_media(
+    raw: RawUpdate, message: Mapping[str, Any], kind: str, item: Item
+) -> WhatsAppInbound:
+    contact = (raw["entry"][0]["changes"][0]["value"].get("contacts") or [{}])[0]
+    sender = str(contact.get("user_id") or message.get("from_user_id") or item.user_id)
+    phone = str(contact.get("wa_id") or message.get("from") or "")
+    media = kind if kind in MEDIA_TYPES else "message"
+    at = datetime.fromtimestamp(int(message.get("timestamp") or 0), UTC)
+    return WhatsAppInbound(
+        sender, phone, str(message["id"]), InboundEvent(EventKind.UNSUPPORTED, media_type=media), at
+    )
+
+
+def _message(
+    client: WhatsApp, raw: RawUpdate, message: Mapping[str, Any], kind: str, item: Item
+) -> WhatsAppInbound:
     if kind == "interactive":
         reply_type = message.get("interactive", {}).get("type")
         update: Any = (

@@ -16,6 +16,7 @@ from webhooks import metrics
 from webhooks.config import Settings, get_settings
 from webhooks.container import Pau, build
 from webhooks.telegram_webhook import router as telegram_router
+from webhooks.whatsapp_webhook import router as whatsapp_router
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def create_app(
 
     app.add_middleware(QuietErrors)
     app.include_router(telegram_router)
+    app.include_router(whatsapp_router)
     metrics.expose(app)
 
     @app.get("/healthz")

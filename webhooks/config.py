@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     whatsapp_api_base_url: str = "https://graph.facebook.com"  # a fake's, in tests
     whatsapp_api_version: str = "23.0"
     whatsapp_rate: float = Field(default=80.0, gt=0, le=1000)  # messages a second for the number
+    whatsapp_per_recipient_rate: float = Field(default=1.0, gt=0)  # to one learner, after a burst
     whatsapp_templates: str = "prompts/whatsapp_templates.yaml"  # outside the 24-hour window
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None

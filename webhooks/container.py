@@ -60,6 +60,7 @@ class Pau:
     senders: dict[str, Sender] = field(default_factory=dict)
     redis_client: redis.Redis | None = None
     telegram: TelegramSender | None = None
+    whatsapp: Any = None  # webhooks.whatsapp_channel.WhatsAppChannel, when configured
 
     content_revisions: dict[str, int] = field(default_factory=dict)
     wake: Callable[[], None] | None = None  # run the work job now (set by the scheduler)
@@ -167,6 +168,16 @@ class Pau:
                 break
         return handled
 
+    def take_in(self) -> int:
+        """Parse what channels stored raw (WhatsApp's webhook items) into learners' events."""
+        if self.whatsapp is None:
+            return 0
+        try:
+            return int(self.whatsapp.intake())
+        except Exception as error:  # the database is away: the items wait, nothing is lost
+            failure(log, "WhatsApp intake", error=error, next="tried again")
+            return 0
+
     def refit_review_parameters(self) -> int:
         """Fit FSRS parameters for learners with enough new history; keep them only if better."""
         with transaction(self.engine) as session:
@@ -206,6 +217,7 @@ class Pau:
             for _ in range(max_rounds):
                 self._again = False
                 try:
+                    await asyncio.to_thread(self.take_in)
                     handled += await asyncio.to_thread(self.process_pending)
                     await self.commands.start_due()
                 finally:  # replies already written go out regardless
@@ -223,6 +235,7 @@ class Pau:
         """Work until nothing is left to do now: events, commands and their results, delivery
         (the terminal chat and the tests; the scheduler does the same, tick by tick)."""
         while True:
+            await asyncio.to_thread(self.take_in)
             handled = await asyncio.to_thread(self.process_pending)
             ran = await self.commands.run_until_idle()
             await self.dispatcher.deliver_due()
@@ -252,6 +265,8 @@ class Pau:
         await self.dispatcher.close()
         if self.telegram is not None:
             await self.telegram.stop()
+        if self.whatsapp is not None:
+            await self.whatsapp.stop()
 
     def close(self) -> None:
         self.dispatcher.shutdown()
@@ -304,4 +319,7 @@ def build(settings: Settings, *, migrate: bool | None = None, clock: Clock = utc
     locks: Locks = RedisLocks(redis_client) if redis_client is not None else LocalLocks()
     pau = Pau(settings=settings, engine=engine, locks=locks, clock=clock, redis_client=redis_client)
     add_telegram(pau)
+    from webhooks.whatsapp_channel import add_whatsapp  # it builds on Pau
+
+    add_whatsapp(pau)
     return pau

@@ -27,8 +27,9 @@ def count_delivery(channel: str, outcome: str) -> None:
     DELIVERIES.labels(channel=channel, outcome=outcome).inc()
 
 
-def count_inbound(channel: str, result: str) -> None:
-    INBOUND.labels(channel=channel, result=result).inc()
+def count_inbound(channel: str, result: str, count: int = 1) -> None:
+    if count:
+        INBOUND.labels(channel=channel, result=result).inc(count)
 
 
 def expose(app: FastAPI) -> None:
