@@ -30,7 +30,6 @@ from core.errors import (
 )
 from core.logs import failure
 from core.ports import Clock, Outbox, OutgoingMessage, Sender
-from core.replies import Template
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +238,7 @@ class Dispatcher:
             return await self._retry_unknown(message, error)
         except OutsideWindow as error:  # WhatsApp: held until the learner writes again
             failure(log, "send", error=error, level=logging.INFO, **context, outcome="held")
-            return await self._record(self._hold, message, error)
+            return await self._record(self._hold, message, str(error))
         except LearnerUnreachable as error:
             failure(log, "send", error=error, **context, outcome="unreachable")
             await self._record(self._settle_unreachable, message, str(error))
@@ -274,10 +273,9 @@ class Dispatcher:
             outbox.mark_sent(message, self.clock(), platform_id)
         return "sent"
 
-    def _hold(self, message: OutgoingMessage, error: OutsideWindow) -> str:
-        knock = error.knock if isinstance(error.knock, Template) else None
+    def _hold(self, message: OutgoingMessage, error: str) -> str:
         with self.outbox() as outbox:
-            outbox.mark_held(message, self.clock(), str(error), knock)
+            outbox.mark_held(message, error)
         return "held"
 
     def _fail(self, message: OutgoingMessage, error: str) -> str:

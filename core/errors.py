@@ -56,8 +56,4 @@ class LearnerUnreachable(PermanentDelivery):
 class OutsideWindow(DeliveryError):
     """WhatsApp takes free-form messages only within 24 hours of the learner's last message
     (error 131047 says so too): the reply waits until they write again, and an approved template
-    (`knock`, a core.replies.Template) asks them to."""
-
-    def __init__(self, reason: str, knock: object | None = None) -> None:
-        super().__init__(reason)
-        self.knock = knock
+    asks them to."""

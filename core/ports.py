@@ -113,10 +113,8 @@ class Outbox(Protocol):
     def mark_sent(
         self, message: OutgoingMessage, now: datetime, platform_message_id: str | None = None
     ) -> None: ...
-    def mark_held(
-        self, message: OutgoingMessage, now: datetime, reason: str, knock: Reply | None
-    ) -> None:
-        """Outside WhatsApp's window: wait until the learner writes; `knock` asks them to."""
+    def mark_held(self, message: OutgoingMessage, reason: str) -> None:
+        """Outside WhatsApp's window: the message waits until the learner writes again."""
         ...
 
     def mark_retry(

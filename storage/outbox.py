@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.ports import Address, OutgoingMessage
-from core.replies import Reply, reply_from_dict
+from core.replies import reply_from_dict
 from storage.db import to_db
 from storage.models import Learner, OutboxMessage
-from storage.webhook_items import hold
 
 
 class SqlOutbox:
@@ -119,15 +118,12 @@ class SqlOutbox:
             )
         )
 
-    def mark_held(
-        self, message: OutgoingMessage, now: datetime, reason: str, knock: Reply | None
-    ) -> None:
-        held = self.session.execute(
-            sa.update(OutboxMessage).where(self._still_ours(message)).values(claim=None)
+    def mark_held(self, message: OutgoingMessage, reason: str) -> None:
+        self.session.execute(
+            sa.update(OutboxMessage)
+            .where(self._still_ours(message))
+            .values(status="held", lease_until=None, claim=None, last_error=reason[:500])
         )
-        if getattr(held, "rowcount", 1):  # still ours: hold it, and knock once
-            hold(self.session, message_id=message.id, learner_id=message.learner_id,
-                 knock=knock, reason=reason, now=now)  # fmt: skip
 
     def mark_retry(
         self, message: OutgoingMessage, next_attempt_at: datetime, error: str,

@@ -6,7 +6,7 @@ Repositories take keyword arguments and never commit: the caller owns the transa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -88,29 +88,36 @@ def window_open(session: Session, *, channel: str, address: str, now: datetime) 
     return bool(last_inbound > to_db(now - WINDOW))
 
 
-def hold(
-    session: Session, *, message_id: int, learner_id: int | None, knock: Reply | None,
-    reason: str, now: datetime,
-) -> None:  # fmt: skip
-    """The reply waits for the window (status "held"); a template asks the learner to write,
-    once until they do."""
-    session.execute(
-        sa.update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status="held", lease_until=None, claim=None, last_error=reason[:500])
-    )
-    if learner_id is None or knock is None:
-        return
-    learner = session.get(Learner, learner_id)
-    if learner is None or learner.window_knocked_at is not None:
-        return
-    learner.window_knocked_at = to_db(now)
-    session.add(
-        OutboxMessage(
-            learner_id=learner_id, channel=learner.channel, address=learner.external_id,
-            payload=reply_to_dict(knock), next_attempt_at=to_db(now), created_at=to_db(now),
+def knock_waiting(
+    session: Session, *, channel: str, knock_for: Callable[[str], Reply], now: datetime
+) -> int:
+    """Learners with replies held for the window and not yet asked to write get one approved
+    template (in their language), until they write again."""
+    waiting = session.exec(
+        select(Learner)
+        .where(
+            col(Learner.channel) == channel,
+            col(Learner.window_knocked_at).is_(None),
+            sa.not_(col(Learner.unreachable)),
+            sa.not_(col(Learner.stopped)),
+            sa.exists().where(
+                col(OutboxMessage.learner_id) == col(Learner.id),
+                col(OutboxMessage.status) == "held",
+            ),
         )
-    )  # fmt: skip
+        .limit(500)
+    ).all()
+    for learner in waiting:
+        learner.window_knocked_at = to_db(now)
+        session.add(learner)
+        knock = reply_to_dict(knock_for(learner.language))
+        session.add(
+            OutboxMessage(
+                learner_id=learner.id, channel=channel, address=learner.external_id,
+                payload=knock, next_attempt_at=to_db(now), created_at=to_db(now),
+            )
+        )  # fmt: skip
+    return len(waiting)
 
 
 @dataclass(frozen=True)
@@ -122,11 +129,12 @@ class StatusNoted:
 
 def note_status(
     session: Session, *, channel: str, platform_message_id: str, status: str,
-    error_code: int | None, now: datetime, knock: Reply | None = None,
+    error_code: int | None, now: datetime,
 ) -> StatusNoted:  # fmt: skip
     """A delivery status for a message PAU sent. Statuses arrive out of order: "read" is never
     undone by a late "delivered". A failed status for the window holds the message again (it
-    goes when the learner writes) and sends the template. A status never creates a learner."""
+    goes when the learner writes; `knock_waiting` asks them to). A status never creates a
+    learner."""
     row = session.exec(
         select(OutboxMessage).where(
             col(OutboxMessage.channel) == channel,
@@ -146,8 +154,8 @@ def note_status(
             .where(col(Learner.id) == row.learner_id)
             .values(window_closed_at=to_db(now))
         )
-        hold(session, message_id=row.id, learner_id=row.learner_id, knock=knock,
-             reason="WhatsApp 131047: outside the 24-hour window", now=now)  # fmt: skip
+        row.status, row.last_error = "held", "WhatsApp 131047: outside the 24-hour window"
+        session.add(row)
     return StatusNoted(row.learner_id, row.id, closed)
 
 
