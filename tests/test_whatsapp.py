@@ -148,7 +148,11 @@ def count(pau: Pau, sql: str) -> int:
 async def test_the_verification_challenge_is_answered_only_with_the_right_token(
     client: httpx.AsyncClient,
 ) -> None:
-    query = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
+    query = {
+        "hub.mode": "subscribe",
+        "hub.verify_token": VERIFY_TOKEN,
+        "hub.challenge": "1158201444",
+    }
     right = await client.get("/webhooks/whatsapp", params=query)
     assert (right.status_code, right.text) == (200, "1158201444")
     wrong = await client.get("/webhooks/whatsapp", params={**query, "hub.verify_token": "nope"})
@@ -267,7 +271,9 @@ async def test_onboarding_then_a_lesson_and_a_quiz_by_buttons(ada: WhatsAppLearn
     for text in ONBOARDING[2:-1]:
         await ada.say(text)
     lesson = await ada.say("yes")
-    assert "All set, Ada!" in lesson and "Why we forget" in lesson and "[Continue|continue]" in lesson
+    assert (
+        "All set, Ada!" in lesson and "Why we forget" in lesson and "[Continue|continue]" in lesson
+    )
     quiz = await ada.tap("continue")
     assert "when is forgetting fastest?" in quiz and "answer:forgetting-curve-1:0" in quiz
     answered = await ada.tap("answer:forgetting-curve-1:0", kind="list")
@@ -354,3 +360,20 @@ async def test_the_window_is_open_for_24_hours_after_the_learners_last_message(
     clock.advance(minutes=2)
     assert not wa_pau.whatsapp.window_open(LEARNER_USER_ID)
     assert not wa_pau.whatsapp.window_open("US.00000000000000000000")  # never wrote
+
+
+async def test_the_learners_message_is_marked_read_with_typing_while_the_reply_is_prepared(
+    ada: WhatsAppLearner, fake: FakeGraphApi
+) -> None:
+    payload = recorded("text")
+    await ada.send(payload)
+    wamid = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    [read] = fake.reads()
+    assert read["message_id"] == wamid and read.get("typing_indicator") == {"type": "text"}
+
+
+async def test_a_templates_quick_reply_button_starts_todays_session(ada: WhatsAppLearner) -> None:
+    await ada.onboard()
+    await ada.say("cancel")
+    reply = await ada.tap("cmd:today", kind="template")
+    assert "Step 1 of 3" in reply

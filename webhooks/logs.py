@@ -26,6 +26,8 @@ TALKATIVE = (
     "httpx",
     "httpcore",
     "telegram",
+    "pywa",  # logs whole request bodies (learner text) at DEBUG, and update dumps at INFO
+    "pywa_async",
     "sqlalchemy",
     "alembic",
     "hpack",
