@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from core.content import Course
-from tests.conftest import TEST_SECRET_KEY, FixedClock, fresh_sqlite, make_pau
+from tests.conftest import TEST_SECRET_KEY, FixedClock, make_pau
 from tests.fakes.graph_api import (
     LEARNER_USER_ID,
     PHONE_ID,
@@ -59,9 +59,10 @@ def whatsapp_settings(fake: FakeGraphApi, **more: Any) -> Settings:
 
 @pytest.fixture
 async def wa_pau(
-    fake: FakeGraphApi, demo_course: Course, clock: FixedClock, tmp_path: Path
+    fake: FakeGraphApi, demo_course: Course, clock: FixedClock, engine: Engine
 ) -> AsyncIterator[Pau]:
-    pau = make_pau(fresh_sqlite(tmp_path / "wa.db"), demo_course, clock)
+    """PAU with the WhatsApp channel on, on each database backend."""
+    pau = make_pau(engine, demo_course, clock)
     pau.settings = whatsapp_settings(fake, database_url=str(pau.engine.url))
     add_whatsapp(pau)
     yield pau
