@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.content import Course
+from core.errors import ConfigurationError
 from tests.conftest import TEST_SECRET_KEY, FixedClock, make_pau
 from tests.fakes.graph_api import (
     LEARNER_USER_ID,
@@ -378,3 +379,10 @@ async def test_a_templates_quick_reply_button_starts_todays_session(ada: WhatsAp
     await ada.say("cancel")
     reply = await ada.tap("cmd:today", kind="template")
     assert "Step 1 of 3" in reply
+
+
+def test_a_token_without_the_app_secret_is_refused_at_start(fake: FakeGraphApi, pau: Pau) -> None:
+    pau.settings = Settings(pau_secret_key=TEST_SECRET_KEY, whatsapp_token=TOKEN,
+                            whatsapp_phone_id=PHONE_ID)  # fmt: skip
+    with pytest.raises(ConfigurationError, match="WHATSAPP_APP_SECRET"):
+        add_whatsapp(pau)

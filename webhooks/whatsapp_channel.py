@@ -22,6 +22,7 @@ from bot.whatsapp_updates import (
     parse_item,
     user_id_of,
 )
+from core.errors import ConfigurationError
 from core.logs import failure
 from core.replies import Reply
 from storage import learner_store
@@ -110,13 +111,18 @@ class WhatsAppChannel:
 
 
 def add_whatsapp(pau: Pau) -> None:
-    """Turn the WhatsApp channel on (when its token, phone id and app secret are set)."""
+    """Turn the WhatsApp channel on when WHATSAPP_TOKEN is set (the phone id and the app secret
+    must be set too)."""
     settings = pau.settings
     token, secret = settings.whatsapp_token, settings.whatsapp_app_secret
-    if token is None or not token.get_secret_value() or not settings.whatsapp_phone_id:
+    if token is None or not token.get_secret_value():
         return
-    if secret is None or not secret.get_secret_value():
-        return
+    missing = [name for name, value in (
+        ("WHATSAPP_PHONE_ID", settings.whatsapp_phone_id),
+        ("WHATSAPP_APP_SECRET", secret.get_secret_value() if secret else ""),
+    ) if not value]  # fmt: skip
+    if missing:  # without the secret no delivery could be checked: refuse to start half-way
+        raise ConfigurationError(f"WHATSAPP_TOKEN is set; also set {' and '.join(missing)}")
     client = make_client(
         phone_id=settings.whatsapp_phone_id, token=token.get_secret_value(),
         api_version=settings.whatsapp_api_version, base_url=settings.whatsapp_api_base_url,
