@@ -258,7 +258,10 @@ class WhatsAppSender:
             return None  # shown by mark_read_and_typing, from the inbound message's wamid
         if not ADDRESS.fullmatch(address):
             raise PermanentDelivery("not a WhatsApp user id or phone number")
-        if not isinstance(reply, Template) and not self.window_open(address):
+        # the window is read from storage: in a thread, so the event loop never waits for it
+        if not isinstance(reply, Template) and not await asyncio.to_thread(
+            self.window_open, address
+        ):
             raise OutsideWindow("the learner has not written within 24 hours")
         messages = render(reply)
         refused: list[str] = []

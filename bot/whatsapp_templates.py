@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from core.errors import ConfigurationError
 from core.replies import Template
 
 RECONNECT = "reconnect"  # a reply is waiting: "reply to carry on"
+PACKAGED = Path(str(resources.files("prompts") / "whatsapp_templates.yaml"))
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,10 @@ class TemplateKind:
         return Template(self.name, chosen, tuple(values))
 
 
-def load_templates(path: str | Path) -> dict[str, TemplateKind]:
-    """The kinds of a templates file; ConfigurationError says what is wrong with it."""
+def load_templates(path: str | Path = "") -> dict[str, TemplateKind]:
+    """The kinds of a templates file (the packaged one for ""); ConfigurationError says what is
+    wrong with it."""
+    path = path or PACKAGED
     try:
         raw: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:

@@ -50,7 +50,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # a read-only look (see `reading`) takes no write lock: WAL lets it read beside a writer
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 # SQLite has one writer at a time, and a writer that finds the database locked sleeps and retries
@@ -133,6 +135,20 @@ def transaction(engine: Engine, *, urgent: bool = False) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+READ_ONLY = "pau_read_only"
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A look at the data that writes nothing: it neither queues for nor takes SQLite's write
+    lock, so a check made while sending (WhatsApp's window) never waits behind the writers."""
+    with (
+        engine.connect().execution_options(**{READ_ONLY: True}) as connection,
+        Session(bind=connection) as session,
+    ):
+        yield session
 
 
 def utcnow() -> datetime:

@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from core.ports import Address
 from core.replies import Choices, Option, Text
 from storage.commands import SqlCommandQueue
 from storage.content_repo import import_course, load_courses
-from storage.db import make_engine, transaction
+from storage.db import make_engine, reading, transaction
 from storage.learner_store import SqlLearnerStore, ingest, learners_with_pending
 from storage.locks import LocalLocks, RedisLocks
 from storage.migrate import upgrade
@@ -36,7 +37,14 @@ from storage.models import Enrollment, InboundMessage, Learner
 from storage.outbox import SqlOutbox
 from storage.review_cards import REFIT_EVERY_REVIEWS, learners_due_for_refit
 from tests.chat import ChatLearner
-from tests.conftest import POSTGRES_URL, FixedClock, empty_postgres, fresh_postgres, redis_client
+from tests.conftest import (
+    POSTGRES_URL,
+    FixedClock,
+    empty_postgres,
+    fresh_postgres,
+    fresh_sqlite,
+    redis_client,
+)
 from webhooks.container import Pau
 
 
@@ -519,3 +527,13 @@ def test_housekeeping_and_the_refit_selection_use_indexes_with_a_million_message
         for table in ("inbound_message", "outbox", "activity"):
             assert f"Seq Scan on {table}" not in plan, f"{statement}:\n{plan}"
     assert "activity" not in "\n".join(plans.values())  # the refit reads counters, not history
+
+
+def test_a_read_only_look_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """WhatsApp's window is read while sending: it must not queue behind SQLite's write lock."""
+    engine = fresh_sqlite(tmp_path / "read.db")
+    with transaction(engine) as writer:
+        writer.execute(sa.text("UPDATE learner SET name = 'x' WHERE id = -1"))  # holds the lock
+        with reading(engine) as session:
+            assert session.execute(sa.text("SELECT count(*) FROM learner")).scalar_one() == 0
+    engine.dispose()

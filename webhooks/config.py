@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     whatsapp_api_version: str = "23.0"
     whatsapp_rate: float = Field(default=80.0, gt=0, le=1000)  # messages a second for the number
     whatsapp_per_recipient_rate: float = Field(default=1.0, gt=0)  # to one learner, after a burst
-    whatsapp_templates: str = "prompts/whatsapp_templates.yaml"  # outside the 24-hour window
+    whatsapp_templates: str = ""  # outside the 24-hour window; "": prompts/whatsapp_templates.yaml
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     pau_llm_model: str = "claude-sonnet-4-5"

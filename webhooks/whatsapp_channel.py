@@ -26,7 +26,7 @@ from core.errors import ConfigurationError
 from core.logs import failure
 from core.replies import Reply
 from storage import learner_store
-from storage.db import transaction
+from storage.db import reading, transaction
 from storage.webhook_items import (
     finish_item,
     knock_waiting,
@@ -55,7 +55,8 @@ class WhatsAppChannel:
         )  # fmt: skip
 
     def window_open(self, address: str) -> bool:
-        with transaction(self.pau.engine) as session:
+        """Read without the write lock: the sender asks before each free-form message."""
+        with reading(self.pau.engine) as session:
             return window_open(session, channel=CHANNEL, address=address, now=self.pau.clock())
 
     def knock(self, language: str) -> Reply:
