@@ -168,15 +168,22 @@ class Pau:
                 break
         return handled
 
-    def take_in(self) -> int:
-        """Parse what channels stored raw (WhatsApp's webhook items) into learners' events."""
+    def take_in(self, budget_seconds: float = 2.0) -> int:
+        """Parse what channels stored raw (WhatsApp's webhook items) into learners' events, a
+        batch at a time, until none is left or the time budget is spent."""
         if self.whatsapp is None:
             return 0
+        taken = 0
+        deadline = time.monotonic() + budget_seconds
         try:
-            return int(self.whatsapp.intake())
+            while time.monotonic() < deadline:
+                batch = int(self.whatsapp.intake())
+                taken += batch
+                if batch < self.whatsapp.batch:
+                    break
         except Exception as error:  # the database is away: the items wait, nothing is lost
             failure(log, "WhatsApp intake", error=error, next="tried again")
-            return 0
+        return taken
 
     def refit_review_parameters(self) -> int:
         """Fit FSRS parameters for learners with enough new history; keep them only if better."""

@@ -48,6 +48,7 @@ class WhatsAppChannel:
         self.pau = pau
         self.client = client  # pywa's client: parses stored items, and sends (the sender)
         self.templates = templates
+        self.batch = INTAKE_BATCH
         settings = pau.settings
         self.sender = WhatsAppSender(
             client, self.window_open, overall_per_second=settings.whatsapp_rate,
@@ -69,11 +70,11 @@ class WhatsAppChannel:
         except Exception as error:  # cosmetic: never worth failing a delivery for
             failure(log, "marking a WhatsApp message read", error=error, level=logging.INFO)
 
-    def intake(self, limit: int = INTAKE_BATCH) -> int:
-        """Parse stored webhook items into events and statuses; how many were handled."""
+    def intake(self) -> int:
+        """Parse a batch of stored webhook items into events and statuses; how many."""
         pau = self.pau
         with transaction(pau.engine) as session:
-            rows = unprocessed(session, channel=CHANNEL, limit=limit)
+            rows = unprocessed(session, channel=CHANNEL, limit=self.batch)
             for row in rows:
                 assert row.id is not None
                 item = Item(row.kind, row.dedupe_key, row.body, user_id="")
