@@ -53,6 +53,7 @@ from bot.whatsapp_render import (
     TextMessage,
     render,
 )
+from bot.whatsapp_updates import USER_ID
 from core.errors import (
     ConfigurationError,
     DeliveryError,
@@ -66,7 +67,6 @@ from core.replies import Reply, Template, Typing
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "whatsapp"
 GRAPH_API_URL = "https://graph.facebook.com"
 API_VERSION = "23.0"
 # Explicit per-request timeouts: the Cloud API answers a send in well under a second; uploads
@@ -84,7 +84,7 @@ PER_RECIPIENT_BURST = 5  # a lesson's few bubbles go at once, then about one a s
 RETRY_AFTER = {130429: 2.0, 131056: 6.0, 4: 60.0, 80007: 60.0, 131048: 600.0, 131064: 3600.0}
 THROTTLED_RETRY_AFTER = 60.0
 TRANSIENT_CODES = frozenset({1, 2, 131000, 131016})
-ADDRESS = re.compile(r"[A-Z]{2}\.(?:ENT\.)?\d+|\+?\d{6,15}")  # a user id ("US.…") or a number
+ADDRESS = re.compile(rf"{USER_ID.pattern}|\+?\d{{6,15}}")  # a user id ("US.…") or a number
 LANGUAGES = frozenset(language.value for language in TemplateLanguage)
 
 WindowCheck = Callable[[str], bool]  # address -> the learner wrote within the last 24 hours

@@ -12,6 +12,7 @@ PAU does not know (orders, system messages) get a short polite reply, as on Tele
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ from pywa_async import WhatsApp, types
 from core.events import EventKind, InboundEvent
 
 CHANNEL = "whatsapp"
+# A business-scoped user id: a country code, a dot, letters and digits ("US.1349…", "BR.ENT.…")
+USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,100}")
 WEBHOOK_OBJECT = "whatsapp_business_account"
 MAX_ID_CHARS = 160
 MEDIA_TYPES = frozenset({"image", "audio", "video", "sticker", "document", "location", "contacts"})

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from storage.db import to_db
-from storage.models import CommandRecord, InboundMessage, OutboxMessage
+from storage.models import CommandRecord, InboundMessage, OutboxMessage, WebhookItem
 
 
 def purge_old_messages(session: Session, *, now: datetime, keep_days: int) -> tuple[int, int]:
@@ -33,6 +33,11 @@ def purge_old_messages(session: Session, *, now: datetime, keep_days: int) -> tu
         sa.delete(CommandRecord).where(
             col(CommandRecord.status).in_(["done", "failed"]),
             col(CommandRecord.created_at) < cutoff,
+        )
+    )
+    session.execute(  # webhook items are empty once parsed; their keys catch redeliveries
+        sa.delete(WebhookItem).where(
+            col(WebhookItem.processed_at).is_not(None), col(WebhookItem.received_at) < cutoff
         )
     )
     return int(inbound.rowcount), int(outbox.rowcount)  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,9 +36,18 @@ from storage.privacy import delete_learner
 from storage.review_cards import due_reviews, is_review, record_review
 
 INTERNAL = "internal"  # the channel of command results and timers
-WINDOWED_CHANNELS = frozenset(
-    {"whatsapp"}
-)  # free-form replies only within 24 h of the last message
+WINDOWED_CHANNELS = frozenset({"whatsapp"})  # free-form replies within 24 h of the last message
+WINDOW = timedelta(hours=24)
+
+
+def in_window(last_inbound: datetime | None, closed: datetime | None, now: datetime) -> bool:
+    """WhatsApp's rule: free-form messages within 24 hours of the learner's last message, unless
+    WhatsApp said the window was closed after that (error 131047)."""
+    if last_inbound is None or (closed is not None and closed >= last_inbound):
+        return False
+    return to_db(last_inbound) > to_db(now - WINDOW)
+
+
 LEARNER_TABLE: sa.Table = Learner.__table__  # type: ignore[attr-defined]
 INBOUND_TABLE: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 PROFILE_FIELDS = (
@@ -127,15 +136,9 @@ def ingest(
         if event.kind is not EventKind.STATUS:
             seen["unreachable"] = False  # who writes to us can be written to
         if channel in WINDOWED_CHANNELS and event.kind is not EventKind.STATUS:
-            # WhatsApp's 24-hour window opens again: replies held for it go out, in order
+            # WhatsApp's 24-hour window opens again (the replies held for it go out once this
+            # message is processed: not when it says STOP)
             seen.update(window_closed_at=None, window_knocked_at=None)
-            session.execute(
-                sa.update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.learner_id) == learner_id, col(OutboxMessage.status) == "held"
-                )
-                .values(status="pending", next_attempt_at=to_db(received_at))
-            )
         session.execute(sa.update(Learner).where(col(Learner.id) == learner_id).values(**seen))
     return Ingested(learner_id, inbound_id)
 
@@ -332,6 +335,19 @@ class SqlLearnerStore:
         self.session.add(conversation)
         if profile.course_slug:
             self._save_enrollment(learner_id, snapshot, now)
+        if learner.channel in WINDOWED_CHANNELS:
+            self._settle_held(learner, now)
+
+    def _settle_held(self, learner: Learner, now: datetime) -> None:
+        """Replies held for WhatsApp's window go out once it is open again, before this event's
+        own replies (they come later in the queue); to a learner who unsubscribed, never."""
+        held = sa.update(OutboxMessage).where(
+            col(OutboxMessage.learner_id) == learner.id, col(OutboxMessage.status) == "held"
+        )
+        if learner.stopped:
+            self.session.execute(held.values(status="failed", last_error="the learner stopped"))
+        elif in_window(learner.last_inbound_at, learner.window_closed_at, now):
+            self.session.execute(held.values(status="pending", next_attempt_at=to_db(now)))
 
     def _save_enrollment(self, learner_id: int, snapshot: Snapshot, now: datetime) -> None:
         slug = snapshot.profile.course_slug

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,10 +16,9 @@ from sqlmodel import Session, col, select
 
 from core.replies import Reply, reply_to_dict
 from storage.db import to_db
-from storage.learner_store import _insert_ignoring_conflicts, dedupe_key
+from storage.learner_store import _insert_ignoring_conflicts, dedupe_key, in_window
 from storage.models import Learner, OutboxMessage, WebhookItem
 
-WINDOW = timedelta(hours=24)  # WhatsApp: free-form messages within 24 h of the learner's last
 WINDOW_CLOSED_CODE = 131047  # "re-engagement message": the window was closed after all
 ITEM_TABLE: sa.Table = WebhookItem.__table__  # type: ignore[attr-defined]
 
@@ -80,12 +79,9 @@ def window_open(session: Session, *, channel: str, address: str, now: datetime) 
             col(Learner.channel) == channel, col(Learner.external_id) == address
         )
     ).first()
-    if row is None or row[0] is None:
-        return False
-    last_inbound, closed = row
-    if closed is not None and closed >= last_inbound:
-        return False
-    return bool(last_inbound > to_db(now - WINDOW))
+    if row is None:  # no learner any more: the goodbye after a delete, sent as they wrote
+        return True
+    return in_window(row[0], row[1], now)
 
 
 def knock_waiting(
@@ -107,9 +103,17 @@ def knock_waiting(
         )
         .limit(500)
     ).all()
+    asked = 0
     for learner in waiting:
-        learner.window_knocked_at = to_db(now)
-        session.add(learner)
+        # a conditional update: of two workers looking at once, only one asks
+        claimed = session.execute(
+            sa.update(Learner)
+            .where(col(Learner.id) == learner.id, col(Learner.window_knocked_at).is_(None))
+            .values(window_knocked_at=to_db(now))
+        )
+        if not getattr(claimed, "rowcount", 0):
+            continue
+        asked += 1
         knock = reply_to_dict(knock_for(learner.language))
         session.add(
             OutboxMessage(
@@ -117,7 +121,7 @@ def knock_waiting(
                 payload=knock, next_attempt_at=to_db(now), created_at=to_db(now),
             )
         )  # fmt: skip
-    return len(waiting)
+    return asked
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,16 @@ def note_status(
     if row is None or row.id is None:
         return StatusNoted(None, None, False)
     row.platform_status = further(row.platform_status, status)
-    closed = status == "failed" and error_code == WINDOW_CLOSED_CODE
+    learner = session.get(Learner, row.learner_id) if row.learner_id is not None else None
+    closed = status == "failed" and error_code == WINDOW_CLOSED_CODE and learner is not None
+    wrote_since = (  # the learner wrote after it was sent: the window is open again, send it
+        closed and learner is not None and learner.last_inbound_at is not None
+        and row.sent_at is not None and learner.last_inbound_at > row.sent_at
+    )  # fmt: skip
+    if wrote_since:
+        row.status, row.next_attempt_at = "pending", to_db(now)
+        session.add(row)
+        return StatusNoted(row.learner_id, row.id, False)
     if status == "failed" and not closed:
         row.last_error = f"WhatsApp status failed ({error_code})"
     session.add(row)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -361,7 +362,8 @@ async def test_the_window_is_open_for_24_hours_after_the_learners_last_message(
     assert wa_pau.whatsapp.window_open(LEARNER_USER_ID)
     clock.advance(minutes=2)
     assert not wa_pau.whatsapp.window_open(LEARNER_USER_ID)
-    assert not wa_pau.whatsapp.window_open("US.00000000000000000000")  # never wrote
+    # no learner at that address: the goodbye after a delete, sent right after they wrote
+    assert wa_pau.whatsapp.window_open("US.00000000000000000000")
 
 
 async def test_the_learners_message_is_marked_read_with_typing_while_the_reply_is_prepared(
@@ -386,3 +388,80 @@ def test_a_token_without_the_app_secret_is_refused_at_start(fake: FakeGraphApi, 
                             whatsapp_phone_id=PHONE_ID)  # fmt: skip
     with pytest.raises(ConfigurationError, match="WHATSAPP_APP_SECRET"):
         add_whatsapp(pau)
+
+
+async def test_a_learner_outside_the_us_is_a_learner_too(
+    ada: WhatsAppLearner, fake: FakeGraphApi
+) -> None:
+    brazil = "BR.13491208655302741918"
+    await ada.send(text_delivery("oi", user_id=brazil, wa_id=None))
+    assert "I'm PAU" in shown(fake.messages(brazil))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [{"timestamp": "99999999999999999999"}, {"from_user_id": "US." + "7" * 300}],
+)
+async def test_an_item_that_cannot_be_taken_in_is_set_aside_and_the_rest_go_on(
+    ada: WhatsAppLearner, wa_pau: Pau, fake: FakeGraphApi, odd: dict[str, str]
+) -> None:
+    broken = {**message(text="hi"), **odd}
+    payload = delivery(
+        messages_value(broken), messages_value(message(text="hello", user_id="US.42"))
+    )
+    await ada.send(payload)
+    assert count(wa_pau, "SELECT count(*) FROM webhook_item WHERE processed_at IS NULL") == 0
+    assert count(wa_pau, "SELECT count(*) FROM webhook_item WHERE error IS NOT NULL") == 1
+    assert "I'm PAU" in shown(fake.messages("US.42"))  # the next item was taken in
+
+
+async def test_a_non_ascii_signature_is_a_wrong_signature(client: httpx.AsyncClient) -> None:
+    body = encoded(recorded("text"))
+    headers = {"X-Hub-Signature-256": b"sha256=\xe9", "content-type": b"application/json"}
+    response = await client.post("/webhooks/whatsapp", content=body, headers=headers)
+    assert response.status_code == 403
+
+
+async def test_the_goodbye_after_a_delete_goes_out(ada: WhatsAppLearner, wa_pau: Pau) -> None:
+    await ada.onboard()
+    assert "Are you sure?" in await ada.say("delete")
+    assert "everything about you is erased" in await ada.tap("yes")
+    assert count(wa_pau, "SELECT count(*) FROM outbox") == 0
+
+
+async def test_stop_fails_held_replies_instead_of_sending_them(
+    ada: WhatsAppLearner, wa_pau: Pau, clock: FixedClock
+) -> None:
+    await ada.onboard()
+    await ada.tap("continue")
+    clock.advance(hours=25)
+    await wa_pau.drain()
+    await wa_pau.drain()
+    reply = await ada.say("STOP")
+    assert "Still there?" not in reply and "unsubscribed" in reply
+    assert count(wa_pau, "SELECT count(*) FROM outbox WHERE status = 'held'") == 0
+
+
+async def test_a_late_window_failure_after_the_learner_wrote_again_just_sends_it_again(
+    ada: WhatsAppLearner, wa_pau: Pau, fake: FakeGraphApi, clock: FixedClock
+) -> None:
+    await ada.onboard()
+    wamid = fake.wamids(LEARNER_USER_ID)[-1]
+    clock.advance(minutes=5)
+    await ada.say("hello")  # wrote after that message was sent
+    before = len(fake.messages())
+    await ada.send(failed_status_payload(wamid, LEARNER_USER_ID, code=131047))
+    again = shown(fake.messages()[before:])
+    assert "template" not in again and "Continue" in again  # sent again, the window is open
+    assert wa_pau.whatsapp.window_open(LEARNER_USER_ID)
+
+
+async def test_the_window_runs_from_when_the_learner_wrote(
+    ada: WhatsAppLearner, wa_pau: Pau, clock: FixedClock
+) -> None:
+    written = int((clock() - timedelta(hours=23)).timestamp())
+    found = message(text="hi")
+    found["timestamp"] = str(written)
+    await ada.send(delivery(messages_value(found)))  # delivered 23 hours late
+    clock.advance(hours=2)
+    assert not wa_pau.whatsapp.window_open(LEARNER_USER_ID)

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,18 @@ _numbers = itertools.count(1)
 
 
 def recorded(name: str) -> dict[str, Any]:
+    """A recorded payload, its messages' timestamps set to now (the window runs from them; the
+    tests' fixed clock is earlier than now, so PAU takes the clock's time)."""
     data: dict[str, Any] = json.loads((DATA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    for entry in data["entry"]:
+        for change in entry["changes"]:
+            for found in change["value"].get("messages", []):
+                found["timestamp"] = _now()
     return data
+
+
+def _now() -> str:
+    return str(int(time.time()))
 
 
 def new_wamid() -> str:
@@ -55,7 +66,7 @@ def message(
     """One message object: text, button (a reply button), list (a list row), template (a
     template's quick-reply button), image, sticker, voice, location, reaction..."""
     found: dict[str, Any] = {"from_user_id": user_id, "id": wamid or new_wamid(),
-                             "timestamp": "1764576000"}  # fmt: skip
+                             "timestamp": _now()}  # fmt: skip
     if wa_id:
         found["from"] = wa_id
     context = {"from": "15550783881", "id": "wamid.PREVIOUS"}

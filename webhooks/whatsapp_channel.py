@@ -16,6 +16,7 @@ from bot.whatsapp import WhatsAppClient, WhatsAppSender, make_client
 from bot.whatsapp_templates import RECONNECT, TemplateKind, load_templates
 from bot.whatsapp_updates import (
     CHANNEL,
+    USER_ID,
     Item,
     WhatsAppInbound,
     WhatsAppStatus,
@@ -78,7 +79,11 @@ class WhatsAppChannel:
             for row in rows:
                 assert row.id is not None
                 item = Item(row.kind, row.dedupe_key, row.body, user_id="")
-                error = self._take(session, item)
+                try:  # one item's failure (a value the database refuses) never stops the rest
+                    with session.begin_nested():
+                        error = self._take(session, item)
+                except Exception as failed:  # anything pywa or storage raised: set aside
+                    error = f"could not be taken in ({type(failed).__name__})"
                 if error:
                     log.warning("WhatsApp item %s set aside: %s", row.id, error)
                 finish_item(session, item_id=row.id, now=pau.clock(), error=error)
@@ -87,7 +92,7 @@ class WhatsAppChannel:
 
     def _take(self, session: Any, item: Item) -> str | None:
         """Store one parsed item; the reason it was refused, or None."""
-        if item.kind == "message" and not user_id_of(item.body).startswith("US."):
+        if item.kind == "message" and not USER_ID.fullmatch(user_id_of(item.body)):
             return "no business-scoped user id (contacts[].user_id)"
         try:
             parsed = parse_item(self.client.wa, item)
@@ -100,10 +105,12 @@ class WhatsAppChannel:
             return None
         if not isinstance(parsed, WhatsAppInbound):
             return None  # a reaction: ignored on purpose
+        # the window runs from when the learner wrote (Meta may deliver it hours later)
+        written = min(self.pau.clock(), parsed.at)
         ingested = learner_store.ingest(
             session, channel=CHANNEL, sender_id=parsed.sender_id,
             platform_message_id=parsed.message_id, event=parsed.event,
-            received_at=self.pau.clock(), secret=self.pau.settings.secret_key_bytes,
+            received_at=written, secret=self.pau.settings.secret_key_bytes,
         )  # fmt: skip
         note_phone(session, learner_id=ingested.learner_id, phone=parsed.phone)
         return None
