@@ -465,3 +465,30 @@ async def test_the_window_runs_from_when_the_learner_wrote(
     await ada.send(delivery(messages_value(found)))  # delivered 23 hours late
     clock.advance(hours=2)
     assert not wa_pau.whatsapp.window_open(LEARNER_USER_ID)
+
+
+@pytest.mark.parametrize("code", [130429, 131056, 503])
+async def test_throttling_and_server_errors_are_retried_through_the_outbox_in_order(
+    ada: WhatsAppLearner, wa_pau: Pau, fake: FakeGraphApi, clock: FixedClock, code: int
+) -> None:
+    fake.fail_next(code)
+    first = await ada.say("hi")  # the welcome is refused once; the consent question waits
+    assert "I'm PAU" not in first
+    clock.advance(minutes=2)  # past the backoff
+    await wa_pau.drain()
+    texts = fake.sent_texts(LEARNER_USER_ID)
+    assert [t for t in texts if "I'm PAU" in t] and texts.index(
+        next(t for t in texts if "I'm PAU" in t)
+    ) < texts.index(next(t for t in texts if "privacy" in t))  # in order, each once
+    assert sum("I'm PAU" in t for t in texts) == 1
+
+
+async def test_an_undeliverable_message_is_recorded_and_not_retried(
+    ada: WhatsAppLearner, wa_pau: Pau, fake: FakeGraphApi, clock: FixedClock
+) -> None:
+    fake.fail_next(131026)
+    await ada.say("hi")
+    clock.advance(minutes=5)
+    await wa_pau.drain()
+    assert count(wa_pau, "SELECT count(*) FROM outbox WHERE status = 'failed'") == 1
+    assert sum("I'm PAU" in t for t in fake.sent_texts(LEARNER_USER_ID)) == 0
