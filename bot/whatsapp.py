@@ -232,9 +232,11 @@ class WhatsAppSender:
         overall_per_second: float = OVERALL_PER_SECOND,
         per_recipient_per_second: float = PER_RECIPIENT_PER_SECOND,
         per_recipient_burst: int = PER_RECIPIENT_BURST,
+        last_message: Callable[[str], str | None] | None = None,
     ) -> None:  # fmt: skip
         self.client = client
         self.window_open = window_open
+        self.last_message = last_message  # the learner's latest wamid, for "typing…"
         self.per_recipient_per_second = per_recipient_per_second
         self.per_recipient_burst = per_recipient_burst
         self._overall = ThroughputLimiter(overall_per_second)
@@ -254,8 +256,13 @@ class WhatsAppSender:
     async def send(self, address: str, reply: Reply) -> str | None:
         """Send one reply; the wamid of its last message (delivery statuses refer to it), or
         None when nothing was sent (Typing)."""
-        if isinstance(reply, Typing):
-            return None  # shown by mark_read_and_typing, from the inbound message's wamid
+        if isinstance(reply, Typing):  # "typing…" hangs on the learner's latest message
+            wamid = (
+                await asyncio.to_thread(self.last_message, address) if self.last_message else None
+            )
+            if wamid:
+                await self.mark_read_and_typing(wamid)
+            return None
         if not ADDRESS.fullmatch(address):
             raise PermanentDelivery("not a WhatsApp user id or phone number")
         # the window is read from storage: in a thread, so the event loop never waits for it

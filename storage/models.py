@@ -37,6 +37,7 @@ class Learner(SQLModel, table=True):
     # WhatsApp's 24-hour window: closed early by error 131047; a template asked them to write
     window_closed_at: datetime | None = None
     window_knocked_at: datetime | None = None
+    last_message_ref: str | None = Field(default=None, max_length=160)  # WhatsApp: for "typing…"
     # After an event of theirs failed: their queue waits until then (the others go on meanwhile).
     events_retry_at: datetime | None = None
     motivation: dict[str, Any] = _json_column()  # core.motivation.MotivationState

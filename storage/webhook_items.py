@@ -65,11 +65,21 @@ def finish_item(session: Session, *, item_id: int, now: datetime, error: str | N
     )
 
 
-def note_phone(session: Session, *, learner_id: int, phone: str) -> None:
+def note_sender(session: Session, *, learner_id: int, phone: str, message_ref: str) -> None:
+    """The phone number, when WhatsApp sent one, and the learner's latest message (the typing
+    indicator hangs on it)."""
+    values: dict[str, Any] = {"last_message_ref": message_ref[:160]}
     if phone:
-        session.execute(
-            sa.update(Learner).where(col(Learner.id) == learner_id).values(phone=phone[:32])
+        values["phone"] = phone[:32]
+    session.execute(sa.update(Learner).where(col(Learner.id) == learner_id).values(**values))
+
+
+def last_message_ref(session: Session, *, channel: str, address: str) -> str | None:
+    return session.exec(
+        select(Learner.last_message_ref).where(
+            col(Learner.channel) == channel, col(Learner.external_id) == address
         )
+    ).first()
 
 
 def window_open(session: Session, *, channel: str, address: str, now: datetime) -> bool:

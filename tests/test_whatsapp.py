@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from core.content import Course
 from core.errors import ConfigurationError
+from core.replies import Typing
 from tests.conftest import TEST_SECRET_KEY, FixedClock, make_pau
 from tests.fakes.graph_api import (
     LEARNER_USER_ID,
@@ -492,3 +493,14 @@ async def test_an_undeliverable_message_is_recorded_and_not_retried(
     await wa_pau.drain()
     assert count(wa_pau, "SELECT count(*) FROM outbox WHERE status = 'failed'") == 1
     assert sum("I'm PAU" in t for t in fake.sent_texts(LEARNER_USER_ID)) == 0
+
+
+async def test_typing_while_an_answer_is_prepared_hangs_on_the_learners_latest_message(
+    ada: WhatsAppLearner, wa_pau: Pau, fake: FakeGraphApi
+) -> None:
+    await ada.say("hi")
+    latest = fake.reads()[-1]["message_id"]
+    before = len(fake.reads())
+    assert await wa_pau.whatsapp.sender.send(LEARNER_USER_ID, Typing()) is None  # e.g. grading
+    [typing] = fake.reads()[before:]
+    assert typing["message_id"] == latest and typing.get("typing_indicator") == {"type": "text"}

@@ -31,7 +31,8 @@ from storage.db import reading, transaction
 from storage.webhook_items import (
     finish_item,
     knock_waiting,
-    note_phone,
+    last_message_ref,
+    note_sender,
     note_status,
     unprocessed,
     window_open,
@@ -54,12 +55,18 @@ class WhatsAppChannel:
         self.sender = WhatsAppSender(
             client, self.window_open, overall_per_second=settings.whatsapp_rate,
             per_recipient_per_second=settings.whatsapp_per_recipient_rate,
+            last_message=self.last_message,
         )  # fmt: skip
 
     def window_open(self, address: str) -> bool:
         """Read without the write lock: the sender asks before each free-form message."""
         with reading(self.pau.engine) as session:
             return window_open(session, channel=CHANNEL, address=address, now=self.pau.clock())
+
+    def last_message(self, address: str) -> str | None:
+        """The learner's latest message: "typing…" is shown on it (grading, the tutor)."""
+        with reading(self.pau.engine) as session:
+            return last_message_ref(session, channel=CHANNEL, address=address)
 
     def knock(self, language: str) -> Reply:
         return self.templates[RECONNECT].for_language(language)
@@ -112,7 +119,8 @@ class WhatsAppChannel:
             platform_message_id=parsed.message_id, event=parsed.event,
             received_at=written, secret=self.pau.settings.secret_key_bytes,
         )  # fmt: skip
-        note_phone(session, learner_id=ingested.learner_id, phone=parsed.phone)
+        note_sender(session, learner_id=ingested.learner_id, phone=parsed.phone,
+                    message_ref=parsed.message_id)  # fmt: skip
         return None
 
     async def stop(self) -> None:

@@ -34,6 +34,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
         batch.add_column(sa.Column("window_closed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("window_knocked_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+        batch.add_column(
+            sa.Column("last_message_ref", sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True)
+        )
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("platform_message_id", sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True))
         batch.add_column(sa.Column("platform_status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
@@ -46,6 +49,7 @@ def downgrade() -> None:
         batch.drop_column("platform_status")
         batch.drop_column("platform_message_id")
     with op.batch_alter_table("learner") as batch:
+        batch.drop_column("last_message_ref")
         batch.drop_column("window_knocked_at")
         batch.drop_column("window_closed_at")
         batch.drop_column("phone")
