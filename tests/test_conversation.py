@@ -275,3 +275,10 @@ def test_a_sticker_as_the_first_message_gets_the_welcome_once(memo: MemoryLearne
     memo.send(InboundEvent(EventKind.UNSUPPORTED, media_type="sticker"))
     assert "I'm PAU" in memo.text_of(memo.last_replies)
     memo.transcript([("yes", ["Thank you!", "What should I call you?"])])
+
+
+def test_a_typed_option_number_picks_the_daily_time(memo: MemoryLearner) -> None:
+    for message in ("hi", "Yes, let's go", "Ada", "1", "1"):
+        memo.say(message)
+    memo.send(InboundEvent.text_message("3"))  # typed, as on WhatsApp, not a tap
+    assert memo.snapshot.profile.daily_time == "19:00"

@@ -269,6 +269,7 @@ ROWS = [
     Row("daily time", "21 Uhr", A, "next", "Which time zone"),
     Row("daily time", "7:30pm", A, "next", "Which time zone"),
     Row("daily time", "whenever", A, "stays", "couldn't read that as a time"),
+    Row("daily time", "1", A, "next", "Which time zone"),
     # -- found in review ------------------------------------------------------------------------
     Row("removed quiz", "stop", STOP, "stopped", "unsubscribed"),
     Row("removed quiz", "help", CMD, "stays", "Here's what I understand"),

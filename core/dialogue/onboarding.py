@@ -135,6 +135,8 @@ def _time_choice(event: InboundEvent) -> str | None:
         if event.choice_id.startswith("time:")
         else event.text.strip().lower()
     )
+    if key in ("1", "2", "3"):  # the option's number (a session at 1 a.m. is not what is meant)
+        return list(DAILY_TIMES.values())[int(key) - 1]
     return DAILY_TIMES.get(key) or parse_time_of_day(event.text)
 
 
