@@ -14,6 +14,8 @@ from sqlmodel import Session, col
 from storage.db import to_db
 from storage.models import CommandRecord, InboundMessage, OutboxMessage, WebhookItem
 
+HELD_AT_MOST = timedelta(days=7)  # a reminder held longer than this is no news any more
+
 
 def purge_old_messages(session: Session, *, now: datetime, keep_days: int) -> tuple[int, int]:
     """Delete processed inbound rows and settled outbox rows older than `keep_days`."""
@@ -35,6 +37,12 @@ def purge_old_messages(session: Session, *, now: datetime, keep_days: int) -> tu
             col(CommandRecord.created_at) < cutoff,
         )
     )
+    session.execute(  # WhatsApp replies held for a window that never opened again: too late now
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.status) == "held",
+               col(OutboxMessage.created_at) < to_db(now - HELD_AT_MOST))
+        .values(status="failed", last_error="held for the 24-hour window too long")
+    )  # fmt: skip
     session.execute(  # webhook items are empty once parsed; their keys catch redeliveries
         sa.delete(WebhookItem).where(
             col(WebhookItem.processed_at).is_not(None), col(WebhookItem.received_at) < cutoff

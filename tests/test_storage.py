@@ -522,7 +522,7 @@ def test_housekeeping_and_the_refit_selection_use_indexes_with_a_million_message
             rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters)
             plans[statement.split(" WHERE")[0]] = "\n".join(row[0] for row in rows)
     engine.dispose()
-    assert len(plans) == 5, plans  # four purges, one refit selection
+    assert len(plans) == 6, plans  # five purges, one refit selection
     for statement, plan in plans.items():
         for table in ("inbound_message", "outbox", "activity"):
             assert f"Seq Scan on {table}" not in plan, f"{statement}:\n{plan}"

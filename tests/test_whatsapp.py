@@ -504,3 +504,16 @@ async def test_typing_while_an_answer_is_prepared_hangs_on_the_learners_latest_m
     assert await wa_pau.whatsapp.sender.send(LEARNER_USER_ID, Typing()) is None  # e.g. grading
     [typing] = fake.reads()[before:]
     assert typing["message_id"] == latest and typing.get("typing_indicator") == {"type": "text"}
+
+
+async def test_replies_held_for_a_week_are_dropped_by_housekeeping(
+    ada: WhatsAppLearner, wa_pau: Pau, clock: FixedClock
+) -> None:
+    await ada.onboard()
+    await ada.tap("continue")
+    clock.advance(hours=25)
+    await wa_pau.drain()
+    assert count(wa_pau, "SELECT count(*) FROM outbox WHERE status = 'held'") == 1
+    clock.advance(days=8)
+    wa_pau.purge_old_messages()
+    assert count(wa_pau, "SELECT count(*) FROM outbox WHERE status = 'held'") == 0
