@@ -84,6 +84,8 @@ PER_RECIPIENT_BURST = 5  # a lesson's few bubbles go at once, then about one a s
 RETRY_AFTER = {130429: 2.0, 131056: 6.0, 4: 60.0, 80007: 60.0, 131048: 600.0, 131064: 3600.0}
 THROTTLED_RETRY_AFTER = 60.0
 TRANSIENT_CODES = frozenset({1, 2, 131000, 131016})
+CREDENTIAL_CODES = frozenset({0, 3, 10, 190, 200})  # token expired or revoked, no permission
+CREDENTIAL_RETRY_AFTER = 300.0
 ADDRESS = re.compile(rf"{USER_ID.pattern}|\+?\d{{6,15}}")  # a user id ("US.…") or a number
 LANGUAGES = frozenset(language.value for language in TemplateLanguage)
 
@@ -216,6 +218,10 @@ def classify(error: WhatsAppError | httpx.TransportError, *, sending: bool = Tru
     status = error.status_code or 0
     if status >= 500 or error.is_transient or error.code in TRANSIENT_CODES:
         return RetryableDelivery(f"{status or 'transient'}: {describe(error)}")
+    if error.code in CREDENTIAL_CODES:  # PAU's token or permissions, not the learner: the
+        # operator fixes it and the replies go then (an error line says so on every try)
+        log.error("WhatsApp refused PAU's credentials (%s): check WHATSAPP_TOKEN", error.code)
+        return RetryableDelivery(describe(error), retry_after=CREDENTIAL_RETRY_AFTER)
     return PermanentDelivery(describe(error))
 
 

@@ -349,7 +349,7 @@ async def test_templates_go_when_the_window_is_closed(
         (131047, OutsideWindow, None),
         (131026, PermanentDelivery, None),
         (131009, PermanentDelivery, None),
-        (190, PermanentDelivery, None),
+        (190, RetryableDelivery, 300.0),  # the token: the operator fixes it, nothing is lost
         (500, RetryableDelivery, None),
         (503, RetryableDelivery, None),
         (131000, RetryableDelivery, None),
