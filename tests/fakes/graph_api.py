@@ -38,7 +38,6 @@ import base64
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 import uuid
@@ -46,7 +45,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -63,6 +61,7 @@ from tests.fakes.graph_api_payloads import (
     status_payload,
 )
 from tests.fakes.graph_api_rules import ApiError, check_message, invalid, meta_error
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.telegram_api import FileUpload, _max_in_window, _parse_multipart
 
 TOKEN = "EAAGFakeWhatsAppTokenForPauTests0123456789"
@@ -135,7 +134,7 @@ class _Failure:
         )
 
 
-class FakeGraphApi:
+class FakeGraphApi(LoopbackServer):
     """A Graph API server on a free loopback port; ``start()``/``stop()`` or ``with``."""
 
     def __init__(
@@ -146,16 +145,14 @@ class FakeGraphApi:
         self.rate_per_second = rate_per_second
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._stopping = threading.Event()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-        self._app = Starlette(
-            routes=[
-                Route("/{version}/{phone_id}/messages", self._messages, methods=["POST"]),
-                Route("/{version}/{phone_id}/media", self._media, methods=["POST"]),
-                Route("/{path:path}", self._unknown, methods=["GET", "POST", "DELETE"]),
-            ]
+        super().__init__(
+            Starlette(
+                routes=[
+                    Route("/{version}/{phone_id}/messages", self._messages, methods=["POST"]),
+                    Route("/{version}/{phone_id}/media", self._media, methods=["POST"]),
+                    Route("/{path:path}", self._unknown, methods=["GET", "POST", "DELETE"]),
+                ]
+            )
         )
         self.reset()
 
@@ -175,58 +172,9 @@ class FakeGraphApi:
     # -- lifecycle -------------------------------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        if self._socket is None:
-            raise RuntimeError("FakeGraphApi is not started")
-        return int(self._socket.getsockname()[1])
-
-    @property
     def base_url(self) -> str:
         """WHATSAPP_API_BASE_URL for this fake; the client adds ``/v{version}/...``."""
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> FakeGraphApi:
-        if self._thread is not None:
-            raise RuntimeError("FakeGraphApi is already started")
-        self._stopping.clear()
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(
-            self._app, lifespan="off", ws="none", log_config=None, log_level="warning",
-            access_log=False, timeout_graceful_shutdown=1,
-        )  # fmt: skip
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]},
-            name=f"FakeGraphApi:{self.port}", daemon=True,
-        )  # fmt: skip
-        self._thread.start()
-        deadline = time.monotonic() + 5.0
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("FakeGraphApi did not start")
-            time.sleep(0.002)
-        return self
-
-    def stop(self) -> None:
-        """Stop the server and join its thread; delayed answers are cut short. Idempotent."""
-        self._stopping.set()
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5.0)
-            if self._thread.is_alive():
-                self._server.force_exit = True
-                self._thread.join(timeout=5.0)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> FakeGraphApi:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- steering --------------------------------------------------------------------------------
 

@@ -34,7 +34,6 @@ import asyncio
 import itertools
 import json
 import re
-import socket
 import struct
 import threading
 import time
@@ -45,12 +44,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.telegram_html import HtmlError, parse_html
 
 BOT_TOKEN = "123456789:AAFakeTokenForPauTests-0123456789ab"
@@ -163,7 +162,7 @@ def _max_in_window(timestamps: list[float], window: float) -> int:
     return best
 
 
-class FakeBotApi:
+class FakeBotApi(LoopbackServer):
     """A Bot API server on a free loopback port; ``start()``/``stop()`` or ``with``."""
 
     def __init__(self, token: str = BOT_TOKEN, *, username: str = "pau_test_bot") -> None:
@@ -176,18 +175,16 @@ class FakeBotApi:
         }  # fmt: skip
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._stopping = threading.Event()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             name.removeprefix("_api_"): getattr(self, name)
             for name in dir(self)
             if name.startswith("_api_")
         }
         self._canonical = {name.lower(): name for name in self._handlers}
-        self._app = Starlette(
-            routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
+        super().__init__(
+            Starlette(
+                routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
+            )
         )
         self.reset()
 
@@ -210,12 +207,6 @@ class FakeBotApi:
     # -- lifecycle -------------------------------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        if self._socket is None:
-            raise RuntimeError("FakeBotApi is not started")
-        return int(self._socket.getsockname()[1])
-
-    @property
     def base_url(self) -> str:
         """For ``Bot(base_url=...)``: PTB appends the token itself."""
         return f"http://127.0.0.1:{self.port}/bot"
@@ -223,49 +214,6 @@ class FakeBotApi:
     @property
     def base_file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
-
-    def start(self) -> FakeBotApi:
-        if self._thread is not None:
-            raise RuntimeError("FakeBotApi is already started")
-        self._stopping.clear()
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(
-            self._app, lifespan="off", ws="none", log_config=None, log_level="warning",
-            access_log=False, timeout_graceful_shutdown=1,
-        )  # fmt: skip
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]},
-            name=f"FakeBotApi:{self.port}", daemon=True,
-        )  # fmt: skip
-        self._thread.start()
-        deadline = time.monotonic() + 5.0
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("FakeBotApi did not start")
-            time.sleep(0.002)
-        return self
-
-    def stop(self) -> None:
-        """Stop the server and join its thread; delayed calls are cut short. Idempotent."""
-        self._stopping.set()
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5.0)
-            if self._thread.is_alive():
-                self._server.force_exit = True
-                self._thread.join(timeout=5.0)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> FakeBotApi:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- steering --------------------------------------------------------------------------------
 
