@@ -39,7 +39,6 @@ class Item:
     kind: str  # "message" | "status"
     dedupe_key: str  # the wamid; for a status the wamid and the status
     body: dict[str, Any]
-    user_id: str  # the business-scoped user id ("US.…"); "" when the payload has none
 
     @property
     def _value(self) -> dict[str, Any]:
@@ -100,15 +99,14 @@ def _items_of(entry_id: str, value: Mapping[str, Any]) -> list[Item]:
     items = []
     for message in _list(value, "messages"):
         contact = _contact_for(contacts, message.get("from_user_id"), message.get("from"))
-        user_id = str(contact.get("user_id") or message.get("from_user_id") or "")
         body = _wrap(entry_id, {**base, "contacts": [contact], "messages": [message]})
-        items.append(Item("message", _id(message), body, user_id))
+        items.append(Item("message", _id(message), body))
     for status in _list(value, "statuses"):
         user_id = str(status.get("recipient_user_id") or "")
         contact = _contact_for(contacts, user_id, status.get("recipient_id"))
         body = _wrap(entry_id, {**base, "contacts": [contact], "statuses": [status]})
         key = f"{_id(status)}:{status.get('status', '')}"[:MAX_ID_CHARS]
-        items.append(Item("status", key, body, user_id or str(contact.get("user_id") or "")))
+        items.append(Item("status", key, body))
     return items
 
 
@@ -182,7 +180,7 @@ def _unreadable_media(
     raw: RawUpdate, message: Mapping[str, Any], kind: str, item: Item
 ) -> WhatsAppInbound:
     contact = (raw["entry"][0]["changes"][0]["value"].get("contacts") or [{}])[0]
-    sender = str(contact.get("user_id") or message.get("from_user_id") or item.user_id)
+    sender = str(contact.get("user_id") or message.get("from_user_id") or "")
     phone = str(contact.get("wa_id") or message.get("from") or "")
     media = kind if kind in MEDIA_TYPES else "message"
     at = datetime.fromtimestamp(int(message.get("timestamp") or 0), UTC)
@@ -214,7 +212,7 @@ def _message(
             media = kind if kind in MEDIA_TYPES else "message"
             event = InboundEvent(EventKind.UNSUPPORTED, media_type=media)
     user = update.from_user
-    sender = str(user.bsuid or item.user_id)
+    sender = str(user.bsuid or user_id_of(item.body))
     return WhatsAppInbound(sender, str(user.wa_id or ""), update.id, event, update.timestamp)
 
 

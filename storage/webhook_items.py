@@ -134,52 +134,35 @@ def knock_waiting(
     return asked
 
 
-@dataclass(frozen=True)
-class StatusNoted:
-    learner_id: int | None
-    outbox_id: int | None
-    window_closed: bool  # WhatsApp refused it for the window: it is held, a template asks
-
-
 def note_status(
     session: Session, *, channel: str, platform_message_id: str, status: str,
     error_code: int | None, now: datetime,
-) -> StatusNoted:  # fmt: skip
+) -> None:  # fmt: skip
     """A delivery status for a message PAU sent. Statuses arrive out of order: "read" is never
     undone by a late "delivered". A failed status for the window holds the message again (it
-    goes when the learner writes; `knock_waiting` asks them to). A status never creates a
-    learner."""
+    goes when the learner writes; `knock_waiting` asks them to), unless the learner wrote since
+    it was sent: then it simply goes again. A status never creates a learner."""
     row = session.exec(
         select(OutboxMessage).where(
             col(OutboxMessage.channel) == channel,
             col(OutboxMessage.platform_message_id) == platform_message_id,
         )
     ).first()
-    if row is None or row.id is None:
-        return StatusNoted(None, None, False)
+    if row is None:
+        return
     row.platform_status = further(row.platform_status, status)
     learner = session.get(Learner, row.learner_id) if row.learner_id is not None else None
-    closed = status == "failed" and error_code == WINDOW_CLOSED_CODE and learner is not None
-    wrote_since = (  # the learner wrote after it was sent: the window is open again, send it
-        closed and learner is not None and learner.last_inbound_at is not None
-        and row.sent_at is not None and learner.last_inbound_at > row.sent_at
-    )  # fmt: skip
-    if wrote_since:
-        row.status, row.next_attempt_at = "pending", to_db(now)
-        session.add(row)
-        return StatusNoted(row.learner_id, row.id, False)
-    if status == "failed" and not closed:
+    if status == "failed" and error_code == WINDOW_CLOSED_CODE and learner is not None:
+        last, sent = learner.last_inbound_at, row.sent_at
+        if last is not None and sent is not None and last > sent:  # the window is open again
+            row.status, row.next_attempt_at = "pending", to_db(now)
+        else:
+            learner.window_closed_at = to_db(now)
+            session.add(learner)
+            row.status, row.last_error = "held", "WhatsApp 131047: outside the 24-hour window"
+    elif status == "failed":
         row.last_error = f"WhatsApp status failed ({error_code})"
     session.add(row)
-    if closed and row.learner_id is not None:
-        session.execute(
-            sa.update(Learner)
-            .where(col(Learner.id) == row.learner_id)
-            .values(window_closed_at=to_db(now))
-        )
-        row.status, row.last_error = "held", "WhatsApp 131047: outside the 24-hour window"
-        session.add(row)
-    return StatusNoted(row.learner_id, row.id, closed)
 
 
 STATUS_ORDER = ("sent", "delivered", "read")

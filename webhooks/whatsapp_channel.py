@@ -85,7 +85,7 @@ class WhatsAppChannel:
             rows = unprocessed(session, channel=CHANNEL, limit=self.batch)
             for row in rows:
                 assert row.id is not None
-                item = Item(row.kind, row.dedupe_key, row.body, user_id="")
+                item = Item(row.kind, row.dedupe_key, row.body)
                 try:  # one item's failure (a value the database refuses) never stops the rest
                     with session.begin_nested():
                         error = self._take(session, item)
