@@ -23,6 +23,7 @@ class EventKind(StrEnum):
     EXPORT_READY = "export_ready"  # `data`: the learner's data as JSON text
     TIMER_FIRED = "timer_fired"  # `data`: the timer's name
     COMMAND_FAILED = "command_failed"  # `data`: the command kind and the reason
+    NUDGE = "nudge"  # from the nudge sweep; `data`: the kind and slot (core/nudges)
 
 
 INTERNAL_KINDS = frozenset(
@@ -32,6 +33,7 @@ INTERNAL_KINDS = frozenset(
         EventKind.EXPORT_READY,
         EventKind.TIMER_FIRED,
         EventKind.COMMAND_FAILED,
+        EventKind.NUDGE,
     }
 )
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from core.dialogue import World, step
 from core.dialogue.model import Snapshot, Transition
+from core.events import EventKind
 from core.logs import failure
 from core.ports import Clock, LearnerStore, Locks, PendingEvent, Transactions
 from core.replies import Text, split_long_texts
@@ -59,9 +60,11 @@ class Runner:
             return False
 
     def _handle(self, store: LearnerStore, learner_id: int, pending: PendingEvent) -> None:
-        snapshot = store.load(learner_id, pending.at)
-        # The learner's moment is when the message arrived, not when a backlog reached it.
-        transition = step(snapshot, pending.event, pending.at, self.world)
+        # The learner's moment is when the message arrived, not when a backlog reached it; a
+        # nudge's is when it goes out (quiet hours may have begun since the sweep queued it).
+        moment = self.clock() if pending.event.kind is EventKind.NUDGE else pending.at
+        snapshot = store.load(learner_id, moment)
+        transition = step(snapshot, pending.event, moment, self.world)
         commit(store, learner_id, snapshot, transition, pending, self.clock())
 
     def _note_failure(self, learner_id: int, reason: str) -> None:

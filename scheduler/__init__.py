@@ -1,1 +1,1 @@
-"""APScheduler jobs: processing stored events, outbox delivery with retries (nudges come later)."""
+"""APScheduler jobs: processing stored events, outbox delivery with retries, the nudge sweep."""

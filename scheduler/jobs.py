@@ -14,13 +14,15 @@ WORK_JOB = "process-and-deliver"
 REFIT_JOB = "refit-review-parameters"
 CONTENT_JOB = "reload-changed-content"
 HOUSEKEEPING_JOB = "purge-old-messages"
+NUDGE_JOB = "nudge-sweep"
 
 
 def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOScheduler:
     """Every second (and at once on `wake`, and when a command's result is in): process stored
     events, start due commands, hand new replies to delivery (which runs alongside).
     Every 30 s: pick up re-imported courses. Every hour: fit FSRS parameters for learners with
-    enough new review history. Every 6 hours: purge chat messages past their retention."""
+    enough new review history. Every 6 hours: purge chat messages past their retention. Every
+    minute, on the minute: the nudge sweep (a sync job, in APScheduler's thread pool)."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         pau.work_once,
@@ -46,6 +48,15 @@ def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOSchedu
         id=REFIT_JOB,
         max_instances=1,
         coalesce=True,
+    )
+    scheduler.add_job(
+        pau.sweep_nudges,
+        "cron",
+        second=0,
+        id=NUDGE_JOB,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=50,
     )
     scheduler.add_job(
         pau.purge_old_messages,

@@ -19,6 +19,8 @@ from core.dialogue.states import State
 from core.events import EventKind, InboundEvent
 from core.learner import ActivityRecord, ConceptProgress, LearningStats, Profile
 from core.motivation import MotivationState
+from core.dialogue.nudging import facts_of
+from core.nudges import NudgeState, next_check
 from core.ports import Address, PendingEvent
 from core.replies import Reply, reply_to_dict
 from core.review import ReviewScheduler
@@ -284,6 +286,10 @@ class SqlLearnerStore:
             motivation=MotivationState.from_dict(learner.motivation or {}),
             due_reviews=due_reviews(self.session, learner_id=learner_id, now=now,
                                     scheduler=self.scheduler(learner_id)),
+            nudging=NudgeState.from_dict(learner.nudge_state or {}),
+            last_seen=from_db(learner.last_inbound_at) if learner.last_inbound_at else None,
+            window_open=learner.channel not in WINDOWED_CHANNELS
+            or in_window(learner.last_inbound_at, learner.window_closed_at, now),
         )  # fmt: skip
 
     def scheduler(self, learner_id: int) -> ReviewScheduler:
@@ -325,6 +331,10 @@ class SqlLearnerStore:
         for name in PROFILE_FIELDS:
             setattr(learner, name, getattr(profile, name))
         learner.motivation = snapshot.motivation.to_dict()
+        learner.nudge_state = snapshot.nudging.to_dict()
+        learner.next_nudge_at = next_check(
+            facts_of(snapshot, reachable=not learner.unreachable), now
+        )
         self.session.add(learner)
         conversation = self.session.get(Conversation, learner_id) or Conversation(
             learner_id=learner_id, state=snapshot.state, updated_at=to_db(now)

@@ -16,6 +16,13 @@ def _json_column() -> Any:
 class Learner(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("channel", "external_id", name="uq_learner_channel_user"),
+        # the nudge sweep reads only learners due for a look: its cost follows them, not all
+        sa.Index(
+            "ix_learner_next_nudge",
+            "next_nudge_at",
+            sqlite_where=sa.text("next_nudge_at IS NOT NULL"),
+            postgresql_where=sa.text("next_nudge_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -46,6 +53,8 @@ class Learner(SQLModel, table=True):
     )
     fsrs_fit_reviews: int = 0  # how many reviews the last parameter fit looked at
     reviews_logged: int = 0  # reviews in their history (kept here so the refit never counts)
+    nudge_state: dict[str, Any] = _json_column()  # core.nudges.NudgeState
+    next_nudge_at: datetime | None = None  # when the sweep looks at them next (None: never)
 
 
 class Conversation(SQLModel, table=True):

@@ -32,7 +32,7 @@ def test_onboarding_asks_one_thing_at_a_time(memo: MemoryLearner) -> None:
             ("7:30pm", "Which time zone are you in?"),
             ("Atlantis", ["I don't know that place", "Which time zone are you in?"]),
             ("New York", ["America/New_York", "reminder at 19:30"]),
-            ("Yes please", ["All set, Ada! I'll remind you daily.", *LESSON_1]),
+            ("Yes please", ["All set, Ada! I'll remind you daily at 19:30.", *LESSON_1]),
         ]
     )  # fmt: skip
     profile = memo.snapshot.profile

@@ -34,19 +34,21 @@ from storage import learner_store
 from storage.channel_state import remember_poll
 from storage.commands import SqlCommandQueue
 from storage.content_repo import course_revisions, load_courses
-from storage.db import make_engine, transaction, utcnow
+from storage.db import make_engine, reading, transaction, utcnow
 from storage.export import export_learner, export_summary
 from storage.housekeeping import purge_old_messages
 from storage.learner_store import Ingested, SqlLearnerStore
 from storage.locks import LocalLocks, RedisLocks
 from storage.migrate import upgrade
 from storage.models import Learner
+from storage.nudge_sweep import Outcome, sweep
 from storage.outbox import SqlOutbox
 from storage.review_cards import learners_due_for_refit, review_history, save_parameters
 from webhooks import metrics
 from webhooks.config import Settings
 
 log = logging.getLogger(__name__)
+NUDGE_BATCH = 500  # learners per sweep transaction
 
 
 @dataclass
@@ -205,6 +207,31 @@ class Pau:
                     reviews=len(history),
                 )
         return len(learner_ids)
+
+    def sweep_nudges(
+        self, now: datetime | None = None, *, dry_run: bool = False, everyone: bool = False,
+        budget_seconds: float = 20.0,
+    ) -> list[Outcome]:  # fmt: skip
+        """One nudge sweep as of `now`: the learners due for a look, batch by batch, until none
+        is left or the time budget is spent. A dry run writes nothing; `everyone` looks at every
+        learner who gave consent (what each would get, and why not)."""
+        moment = now or self.clock()
+        outcomes: list[Outcome] = []
+        deadline = time.monotonic() + budget_seconds
+        while True:
+            if dry_run:
+                with reading(self.engine) as session:
+                    return sweep(session, now=moment, dry_run=True, everyone=everyone)
+            with transaction(self.engine) as session:
+                batch = sweep(session, now=moment, limit=NUDGE_BATCH)
+            outcomes += batch
+            if len(batch) < NUDGE_BATCH or time.monotonic() >= deadline:
+                break
+        queued = sum(1 for outcome in outcomes if outcome.queued)
+        if queued:
+            log.info("nudge sweep: %s nudges queued, %s learners looked at", queued, len(outcomes))
+            self.request_work()
+        return outcomes
 
     def purge_old_messages(self) -> tuple[int, int]:
         with transaction(self.engine) as session:

@@ -115,6 +115,9 @@ def understand(event: InboundEvent, context: Context) -> Understood:
     command = keyword or command_in(words)
     if command is not None:
         return Understood(Meaning.COMMAND, command)
+    quiet = phrases.QUIET_REQUEST.match(event.text)
+    if quiet is not None:  # "quiet 22-7", "quiet hours 22:30 to 6:30"
+        return Understood(Meaning.COMMAND, Keyword.QUIET, quiet.group(1).strip())
     if words and words[0] in phrases.LANGUAGE_WORDS and len(words) <= 4:  # "sprache auf deutsch"
         named = [w for w in words[1:] if w not in phrases.FILLERS and w not in ("to", "auf", "in")]
         return Understood(Meaning.COMMAND, Keyword.LANG, " ".join(named))

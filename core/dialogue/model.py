@@ -27,6 +27,7 @@ from core.learner import (
     Profile,
 )
 from core.motivation import MotivationState
+from core.nudges.state import NudgeState
 from core.replies import Reply
 from core.texts import Catalog
 
@@ -42,6 +43,9 @@ class Snapshot:
     stats: LearningStats = field(default_factory=LearningStats)
     motivation: MotivationState = field(default_factory=MotivationState)
     due_reviews: tuple[DueReview, ...] = ()  # due now, lowest retrievability first
+    nudging: NudgeState = field(default_factory=NudgeState)
+    last_seen: datetime | None = None  # the learner's last message
+    window_open: bool = True  # WhatsApp's 24-hour window (other channels: always open)
 
     def with_data(self, **changes: Any) -> Snapshot:
         return replace(self, data={**self.data, **changes})
@@ -69,6 +73,7 @@ class Transition:
     replies: tuple[Reply, ...] = ()
     profile_changes: Mapping[str, Any] = field(default_factory=dict)  # Profile field -> value
     learning: Learning | None = None  # None: unchanged
+    nudging: NudgeState | None = None  # None: unchanged
     writes: tuple[ActivityRecord, ...] = ()
     commands: tuple[Command, ...] = ()
     timers: tuple[Timer, ...] = ()
@@ -104,6 +109,8 @@ class Transition:
                 stats=learning.stats,
                 motivation=learning.motivation,
             )
+        if self.nudging is not None:
+            after = replace(after, nudging=self.nudging)
         return after
 
 

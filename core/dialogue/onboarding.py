@@ -199,7 +199,8 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
         return turn.stay(Text(t("didnt_catch")), *question_for(turn, state))
     nudges = is_yes(event)
     course = turn.course
-    done = Text(t("onboarding_done", name=turn.snapshot.profile.name, nudges=nudges))
+    profile = turn.snapshot.profile
+    done = Text(t("onboarding_done", name=profile.name, nudges=nudges, time=profile.daily_time))
     if course is None:
         return turn.go(State.IDLE, done, Text(t("no_course")))
     plan = session.todays_three(turn)

@@ -28,6 +28,10 @@ class Keyword(StrEnum):
     MORE = "more"
     GOAL = "goal"
     LANG = "lang"
+    FEWER = "fewer"  # fewer reminders
+    MUTE = "mute"  # reminders off (not an unsubscribe)
+    REMIND = "remind"  # reminders on
+    QUIET = "quiet"  # quiet hours: "quiet 22-7"
 
 
 ALIASES = {  # normalized; German beside English (the learner may write either)
@@ -59,6 +63,25 @@ ALIASES = {  # normalized; German beside English (the learner may write either)
     "meine daten": Keyword.EXPORT,
     "loschen": Keyword.DELETE,
     "frage": Keyword.ASK,
+    "fewer reminders": Keyword.FEWER,
+    "less reminders": Keyword.FEWER,
+    "remind me less": Keyword.FEWER,
+    "weniger erinnerungen": Keyword.FEWER,
+    "stop reminders": Keyword.MUTE,
+    "stop reminding me": Keyword.MUTE,
+    "reminders off": Keyword.MUTE,
+    "no reminders": Keyword.MUTE,
+    "no more reminders": Keyword.MUTE,
+    "keine erinnerungen": Keyword.MUTE,
+    "erinnerungen aus": Keyword.MUTE,
+    "reminders on": Keyword.REMIND,
+    "reminders": Keyword.REMIND,
+    "remind me": Keyword.REMIND,
+    "erinnerungen an": Keyword.REMIND,
+    "erinnerungen": Keyword.REMIND,
+    "quiet hours": Keyword.QUIET,
+    "ruhezeit": Keyword.QUIET,
+    "ruhezeiten": Keyword.QUIET,
 }
 
 YES = {

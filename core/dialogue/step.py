@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from core.dialogue import answers, chat, explain, keywords, onboarding, results, session
+from core.dialogue import answers, chat, explain, keywords, nudging, onboarding, results, session
 from core.dialogue.meaning import Context, Meaning, Understood, understand
 from core.dialogue.model import Snapshot, Transition, Turn, World
-from core.dialogue.parsing import Keyword, is_yes
+from core.dialogue.parsing import Keyword, is_no, is_yes
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
 from core.events import MAX_TEXT_CHARS, EventKind, InboundEvent
 from core.replies import Text
@@ -26,11 +26,21 @@ def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -
     """Decide what the learner's event means in their current state. Always answers something."""
     if event.kind is EventKind.STATUS:
         return Transition(snapshot.state, snapshot.data)
+    if event.kind is EventKind.NUDGE:
+        return nudging.handle(Turn(snapshot, now, world), event)
     if event.internal:  # a command's result or a timer, for this learner
         return results.handle(Turn(snapshot, now, world), event)
     if len(event.text) > MAX_TEXT_CHARS:
         event = replace(event, text=event.text[:MAX_TEXT_CHARS])
     turn = Turn(snapshot, now, world)
+    return nudging.observe(turn, event, _learner_step(turn, event))
+
+
+def _learner_step(turn: Turn, event: InboundEvent) -> Transition:
+    snapshot, now, world = turn.snapshot, turn.now, turn.world
+    if snapshot.data.get("pending") == nudging.MOVE_PENDING and not (is_yes(event) or is_no(event)):
+        turn = Turn(snapshot.with_data(pending=None, move_to=None), now, world)  # not an answer
+        snapshot = turn.snapshot
     understood = understand(event, context_of(turn))
     if snapshot.data.get("pending") and understood.meaning is not Meaning.ANSWER:
         turn = Turn(snapshot.with_data(pending=None), now, world)  # the question was left
@@ -58,6 +68,8 @@ def answer(turn: Turn, event: InboundEvent, understood: Understood) -> Transitio
     state = turn.snapshot.state
     if turn.snapshot.data.get("pending") == "delete":
         return keywords.handle_delete_confirmation(turn, is_yes(event, whole=True))
+    if turn.snapshot.data.get("pending") == nudging.MOVE_PENDING:
+        return nudging.answer_move(turn, event)
     if state in ONBOARDING or not turn.snapshot.profile.consented:
         return onboarding.handle(turn, event)
     handler = ANSWER_HANDLERS.get(state)
@@ -116,7 +128,20 @@ def command(turn: Turn, event: InboundEvent, understood: Understood) -> Transiti
     first_message = not turn.snapshot.profile.consented and not turn.snapshot.data.get("asked")
     if first_message and understood.keyword is not Keyword.LANG:  # "/start": the welcome
         return onboarding.handle(turn, event)
+    settings = NUDGE_SETTINGS.get(understood.keyword)
+    state = turn.snapshot.state
+    if settings and turn.snapshot.profile.consented and state not in ONBOARDING \
+            and state is not State.STOPPED:  # fmt: skip
+        return settings(turn, understood.argument)
     return keywords.handle(turn, understood.keyword, understood.argument)
+
+
+NUDGE_SETTINGS: dict[Keyword, Callable[[Turn, str], Transition]] = {
+    Keyword.FEWER: lambda turn, argument: nudging.fewer(turn),
+    Keyword.MUTE: lambda turn, argument: nudging.mute(turn),
+    Keyword.REMIND: lambda turn, argument: nudging.remind(turn),
+    Keyword.QUIET: nudging.quiet,
+}
 
 
 def small_talk(turn: Turn, event: InboundEvent, understood: Understood) -> Transition:

@@ -1,0 +1,126 @@
+"""The nudge sweep (DESIGN.md §7): learners due for a look (an indexed `next_nudge_at`), claimed
+so no two sweeps take the same one, asked the pure policy what they should get; a nudge becomes an
+internal event for the learner, queued once per learner, kind and slot (its dedupe key), so the
+dialogue step writes the message in the learner's own order of events and checks the rules again.
+
+Exactly once: on PostgreSQL the due rows are claimed with FOR UPDATE SKIP LOCKED (a second sweep
+takes others, or none); on both databases `next_nudge_at` moves on only if nobody moved it since
+it was read, and the event's unique key refuses a second copy of the same nudge. A crash before the
+commit leaves everything as it was; after it, the queued event is processed like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from core.events import EventKind, InboundEvent
+from core.learner import Profile
+from core.motivation import MotivationState
+from core.nudges import Decision, Facts, NudgeState, decide
+from storage.db import from_db, to_db
+from storage.learner_store import PROFILE_FIELDS, ingest_internal
+from storage.models import Enrollment, Learner, ReviewCardRecord
+
+BATCH = 500
+RECHECK = timedelta(minutes=10)  # after queueing a nudge: its step sets the real next look sooner
+
+
+@dataclass(frozen=True)
+class Outcome:
+    learner_id: int
+    channel: str
+    decision: Decision
+    queued: bool  # its event was queued by this sweep (not a dry run, not queued already)
+
+
+def sweep(
+    session: Session, *, now: datetime, limit: int = BATCH, dry_run: bool = False,
+    everyone: bool = False,
+) -> list[Outcome]:  # fmt: skip
+    """One batch of due learners (all consented ones with `everyone`, for a dry run's report)."""
+    query = select(Learner)
+    if everyone:
+        query = query.where(col(Learner.consented_at).is_not(None)).order_by(col(Learner.id))
+    else:
+        query = (
+            query.where(col(Learner.next_nudge_at) <= to_db(now))
+            .order_by(col(Learner.next_nudge_at))
+            .limit(limit)
+        )
+    if not dry_run:
+        query = query.with_for_update(skip_locked=True)  # PostgreSQL; SQLite ignores it
+    learners = session.exec(query).all()
+    ids = [learner.id for learner in learners if learner.id is not None]
+    courses = _courses(session, ids)
+    due = _due_reviews(session, ids, now)
+    outcomes = []
+    for learner in learners:
+        assert learner.id is not None
+        facts = facts_of_row(learner, courses.get(learner.id, ""), due.get(learner.id, 0))
+        decision = decide(facts, now)
+        queued = False
+        if not dry_run:
+            queued = _settle(session, learner, decision, now)
+        outcomes.append(Outcome(learner.id, learner.channel, decision, queued))
+    return outcomes
+
+
+def facts_of_row(learner: Learner, course_slug: str, due_reviews: int) -> Facts:
+    profile = Profile(
+        consented=learner.consented_at is not None,
+        course_slug=course_slug,
+        **{name: getattr(learner, name) for name in PROFILE_FIELDS},
+    )
+    return Facts(
+        profile=profile,
+        nudging=NudgeState.from_dict(learner.nudge_state or {}),
+        motivation=MotivationState.from_dict(learner.motivation or {}),
+        last_seen=from_db(learner.last_inbound_at) if learner.last_inbound_at else None,
+        due_reviews=due_reviews,
+        reachable=not learner.unreachable,
+    )
+
+
+def _settle(session: Session, learner: Learner, decision: Decision, now: datetime) -> bool:
+    """Move the learner's next look on (if no other sweep did) and queue the nudge, if any."""
+    assert learner.id is not None and learner.next_nudge_at is not None
+    next_at = now + RECHECK if decision.nudge is not None else decision.next_at
+    moved = session.execute(
+        sa.update(Learner)
+        .where(
+            col(Learner.id) == learner.id,
+            col(Learner.next_nudge_at) == to_db(learner.next_nudge_at),
+        )
+        .values(next_nudge_at=to_db(next_at) if next_at else None)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1 or decision.nudge is None:  # type: ignore[attr-defined]
+        return False
+    nudge = decision.nudge
+    event = InboundEvent.result(EventKind.NUDGE, "", kind=str(nudge.kind), slot=nudge.slot)
+    key = nudge.key(learner.id)
+    return ingest_internal(session, learner_id=learner.id, key=key, event=event, now=now) is not None
+
+
+def _courses(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    rows = session.exec(
+        select(Enrollment.learner_id, Enrollment.course_slug).where(
+            col(Enrollment.learner_id).in_(list(ids)), col(Enrollment.active)
+        )
+    ).all()
+    return {learner_id: slug for learner_id, slug in rows}
+
+
+def _due_reviews(session: Session, ids: Iterable[int], now: datetime) -> dict[int, int]:
+    rows = session.exec(
+        select(ReviewCardRecord.learner_id, sa.func.count())
+        .where(col(ReviewCardRecord.learner_id).in_(list(ids)),
+               col(ReviewCardRecord.due) <= to_db(now))
+        .group_by(col(ReviewCardRecord.learner_id))
+    ).all()  # fmt: skip
+    return {learner_id: int(count) for learner_id, count in rows}
