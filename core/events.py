@@ -23,7 +23,7 @@ class EventKind(StrEnum):
     EXPORT_READY = "export_ready"  # `data`: the learner's data as JSON text
     TIMER_FIRED = "timer_fired"  # `data`: the timer's name
     COMMAND_FAILED = "command_failed"  # `data`: the command kind and the reason
-    NUDGE = "nudge"  # from the nudge sweep; `data`: the kind and slot (core/nudges)
+    NUDGE = "nudge"  # from the nudge sweep; `data`: its kind (`nudge`) and `slot` (core/nudges)
 
 
 INTERNAL_KINDS = frozenset(

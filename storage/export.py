@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from core.learner import ConceptProgress, LearningStats
 from core.mastery import MASTERED
 from core.motivation import MotivationState, current_streak, local_day
+from core.nudges import NudgeState
 from storage.db import to_db
 from storage.learner_store import INTERNAL
 from storage.models import (
@@ -58,6 +59,7 @@ def export_learner(
         "activities": [_activity(row, content) for row in activities],
         "reviews": [_review(row, content) for row in cards],
         "review_timing": _review_timing(learner) if learner else None,
+        "reminders": _reminders(learner) if learner else None,
         "session": _session(conversation) if conversation else None,
         "messages": _messages(session, learner_id),
         "quiz_polls": [
@@ -190,6 +192,24 @@ def _motivation(learner: Learner, now: datetime) -> dict[str, Any]:
         "streak_freezes_used": state.freezes_used,
         "days_toward_next_freeze": state.days_since_freeze,
         "badges": list(state.badges),
+    }
+
+
+def _reminders(learner: Learner) -> dict[str, Any]:
+    state = NudgeState.from_dict(learner.nudge_state or {})
+    return {
+        "quiet_hours": {"from": state.quiet_from, "until": state.quiet_until},
+        "every_days": state.every_days,
+        "next_check_at": _when(learner.next_nudge_at),
+        "last_sent_at": _when(state.last_sent_at),
+        "sent_on_day": {"day": state.day or None, "count": state.sent_today},
+        "last_reminder_day": state.last_reminder_day or None,
+        "last_sent_per_kind": dict(state.slots),
+        "last_wording_per_kind": dict(state.wording),
+        "milestones_told": list(state.told),
+        "session_start_times": list(state.starts),
+        "move_offered": state.move_offered,
+        "mastery_at_last_recap": dict(state.recap_mastery),
     }
 
 

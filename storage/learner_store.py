@@ -15,11 +15,11 @@ from sqlmodel import Session, col, select
 
 from core.commands import Command, Timer
 from core.dialogue.model import Snapshot
+from core.dialogue.nudging import facts_of
 from core.dialogue.states import State
 from core.events import EventKind, InboundEvent
 from core.learner import ActivityRecord, ConceptProgress, LearningStats, Profile
 from core.motivation import MotivationState
-from core.dialogue.nudging import facts_of
 from core.nudges import NudgeState, next_check
 from core.ports import Address, PendingEvent
 from core.replies import Reply, reply_to_dict

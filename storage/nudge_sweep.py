@@ -102,9 +102,11 @@ def _settle(session: Session, learner: Learner, decision: Decision, now: datetim
     if moved.rowcount != 1 or decision.nudge is None:  # type: ignore[attr-defined]
         return False
     nudge = decision.nudge
-    event = InboundEvent.result(EventKind.NUDGE, "", kind=str(nudge.kind), slot=nudge.slot)
+    event = InboundEvent.result(EventKind.NUDGE, "", nudge=str(nudge.kind), slot=nudge.slot)
     key = nudge.key(learner.id)
-    return ingest_internal(session, learner_id=learner.id, key=key, event=event, now=now) is not None
+    return (
+        ingest_internal(session, learner_id=learner.id, key=key, event=event, now=now) is not None
+    )
 
 
 def _courses(session: Session, ids: Iterable[int]) -> dict[int, str]:

@@ -24,7 +24,7 @@ TRANSLATIONS = sorted(p.stem for p in CATALOG_DIR.glob("*.yaml") if p.stem != RE
 # Keys every catalog has with a value of its own (shown when picking a language).
 OWN_NAME_KEY = "language_name"
 # Texts that may legitimately read the same as in English, per language (an emoji plus a name...).
-SAME_AS_ENGLISH: dict[str, set[str]] = {"de": {"lesson_title"}}
+SAME_AS_ENGLISH: dict[str, set[str]] = {"de": {"lesson_title", "recap_change"}}
 
 
 def raw_catalog(language: str) -> dict[Any, Any]:

@@ -473,8 +473,9 @@ def test_housekeeping_and_the_refit_selection_use_indexes_with_a_million_message
             sa.text(
                 "INSERT INTO learner (channel, external_id, name, level, daily_time, timezone, nudges,"
                 " language, paused, stopped, unreachable, created_at, motivation, fsrs_fit_reviews,"
-                " reviews_logged) SELECT 'telegram', n::text, '', '', '', '', false, 'en', false,"
-                " false, false, now(), '{}', 0, n % 40 FROM generate_series(1, 10000) n"
+                " reviews_logged, nudge_state) SELECT 'telegram', n::text, '', '', '', '', false,"
+                " 'en', false, false, false, now(), '{}', 0, n % 40, '{}'"
+                " FROM generate_series(1, 10000) n"
             )
         )
         connection.execute(

@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
+from core.commands import Command
 from core.dialogue import keywords, session
 from core.dialogue.model import Snapshot, Transition, Turn
 from core.dialogue.parsing import is_yes, parse_time_of_day
@@ -19,7 +20,7 @@ from core.motivation import local_day
 from core.nudges import Facts, Nudge, NudgeKind, NudgeState, decide
 from core.nudges.policy import INACTIVE_STEPS, MILESTONES, clock_time, reminder_time, zone_of
 from core.nudges.state import MAX_EVERY_DAYS
-from core.replies import Choices, Option, Reply, Template, Text
+from core.replies import Choices, Option, Template, Text
 
 VARIANTS = 3  # wordings per kind (catalog keys nudge_<kind>_1..3): never the same one twice running
 MOVE_AFTER_STARTS = 4  # of the last starts, this many near one other hour: offer to move once
@@ -43,14 +44,14 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
     """A nudge the sweep queued: sent only if the rules still say so now (the learner may have
     written, paused or changed their hours since), and then in the wording not used last time."""
     snapshot = turn.snapshot
-    nudge = Nudge(NudgeKind(str(event.data.get("kind"))), str(event.data.get("slot")))
+    nudge = Nudge(NudgeKind(str(event.data.get("nudge"))), str(event.data.get("slot")))
     if decide(facts_of(snapshot), turn.now).nudge != nudge or turn.course is None:
         return turn.stay()
     variant = _next_variant(snapshot.nudging, nudge.kind)
     today = local_day(turn.now, snapshot.profile.timezone).isoformat()
     nudging = snapshot.nudging.after_sending(nudge.kind, nudge.slot, variant, turn.now, today)
     text, parameters = _wording(turn, nudge, variant)
-    commands = ()
+    commands: tuple[Command, ...] = ()
     if nudge.kind is NudgeKind.RECAP:
         nudging = replace(nudging, recap_mastery=_mastery(turn))
         commands = (keywords.chart_command(turn),)
@@ -234,7 +235,10 @@ def observe(turn: Turn, event: InboundEvent, transition: Transition) -> Transiti
         return changed
     offer = Choices(
         turn.t("move_reminder_offer", usual=hour, chosen=before.profile.daily_time),
-        (Option("yes", turn.t("button_move_yes", usual=hour)), Option("no", turn.t("button_move_no"))),
+        (
+            Option("yes", turn.t("button_move_yes", usual=hour)),
+            Option("no", turn.t("button_move_no")),
+        ),
     )
     data = {**changed.data, "pending": MOVE_PENDING, "move_to": hour}
     return replace(changed, data=data, replies=(*changed.replies, offer),

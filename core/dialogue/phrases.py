@@ -113,7 +113,9 @@ LESSON_REQUESTS = _phrases(
     "noch eine runde", "weiter lernen", "bring mir was bei",
 )  # fmt: skip
 LANGUAGE_WORDS = _phrases("lang", "language", "sprache")
-QUIET_REQUEST = re.compile(r"^\s*/?(?:quiet(?: hours)?|ruhezeit(?:en)?)\b[\s:]*(.*)$", re.IGNORECASE)
+QUIET_REQUEST = re.compile(
+    r"^\s*/?(?:quiet(?: hours)?|ruhezeit(?:en)?)\b[\s:]*(.*)$", re.IGNORECASE
+)
 # "quick quiz pls", "gib mir ein quiz", "let's do the next lesson": a short request naming an
 # activity, in any order of these words
 QUIZ_WORDS = _phrases("quiz", "quizz", "quizzes", "abfragen", "abfrage", "test me")

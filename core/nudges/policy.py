@@ -2,7 +2,7 @@
 a nudge is about to go out), `pau nudge --dry-run` and the tests all ask the same function.
 
 Hard rules first, in this order: consent, stopped, reminders off, paused, unreachable, dormant,
-quiet hours (default 21:00–08:00 local), the learner is chatting right now, at least three hours
+quiet hours (default 21:00-08:00 local), the learner is chatting right now, at least three hours
 between two nudges, at most DAILY_CAP a local day. Then what is due, most important first:
   1. a milestone earned but not celebrated yet (mastery 50/80/100 %, 7- and 30-day streaks);
   2. at the reminder time on Sundays, the weekly recap (for those active in the last 7 days);
@@ -178,7 +178,7 @@ def decide(facts: Facts, now: datetime) -> Decision:
     if in_quiet(local.time(), nudging):
         end = _next_local(local, clock_time(nudging.quiet_until))
         return Decision(None, f"quiet hours until {nudging.quiet_until} local", _utc(end))
-    if facts.last_seen is not None and now - facts.last_seen < CHATTING:
+    if facts.last_seen is not None and timedelta(0) <= now - facts.last_seen < CHATTING:
         return Decision(None, "chatting right now", facts.last_seen + CHATTING)
     last = nudging.last_sent
     if last is not None and now - last < MIN_GAP:

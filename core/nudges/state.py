@@ -50,7 +50,9 @@ class NudgeState:
     def sent_on(self, day: str) -> int:
         return self.sent_today if self.day == day else 0
 
-    def after_sending(self, kind: str, slot: str, variant: int, now: datetime, day: str) -> NudgeState:
+    def after_sending(
+        self, kind: str, slot: str, variant: int, now: datetime, day: str
+    ) -> NudgeState:
         return replace(
             self,
             day=day,
