@@ -77,10 +77,9 @@ def test_a_reminder_goes_once_a_day_and_the_next_look_is_tomorrow() -> None:
     f = facts()
     at = local("2026-03-03 08:30")
     after = sent(f, decide(f, at), at)
-    later = local("2026-03-03 12:00")
-    assert decide(after, later).nudge is None
-    assert decide(after, later).reason == "reminded today already"
-    assert next_check(after, later) == local("2026-03-04 08:30")
+    assert kind_at(after, "2026-03-03 08:31") == "nothing: a nudge went out at 08:30 local"
+    assert next_check(after, local("2026-03-03 08:31")) == local("2026-03-03 11:30")
+    assert next_check(after, local("2026-03-03 11:30")) == local("2026-03-04 08:30")
 
 
 def test_due_reviews_are_folded_into_the_daily_reminder() -> None:
@@ -115,7 +114,7 @@ def test_fewer_reminders_means_every_other_day_then_every_fourth() -> None:
 @pytest.mark.parametrize(
     ("when", "expected"),
     [
-        ("2026-03-03 20:59", "nothing: reminded today already"),
+        ("2026-03-03 20:59", "nothing: nothing due (reminder at 08:30 local)"),
         ("2026-03-03 21:00", "nothing: quiet hours until 08:00 local"),
         ("2026-03-04 03:00", "nothing: quiet hours until 08:00 local"),
         ("2026-03-04 07:59", "nothing: quiet hours until 08:00 local"),
@@ -131,7 +130,7 @@ def test_the_quiet_hours_end_is_the_next_look() -> None:
 
 
 def test_a_reminder_time_inside_quiet_hours_moves_to_their_end() -> None:
-    f = facts(daily_time="22:30", seen="2026-03-03 12:00")
+    f = facts(daily_time="22:30", seen="2026-03-03 10:00")
     assert kind_at(f, "2026-03-03 22:30") == "nothing: quiet hours until 08:00 local"
     assert kind_at(f, "2026-03-04 08:00") == "daily"
     assert next_check(f, local("2026-03-03 12:00")) == local("2026-03-04 08:00")
@@ -248,17 +247,19 @@ def test_a_streak_at_risk_is_nudged_two_hours_before_quiet_hours() -> None:
                           day="2026-03-03", sent_today=1,
                           last_sent_at=local("2026-03-03 08:30").isoformat())  # fmt: skip
     f = facts(streak=5, nudging=reminded)
-    assert kind_at(f, "2026-03-03 18:59") == "nothing: reminded today already"
+    assert kind_at(f, "2026-03-03 18:59") == "nothing: nothing due (reminder at 08:30 local)"
     assert kind_at(f, "2026-03-03 19:00") == "streak_at_risk"
     assert kind_at(facts(streak=1, nudging=reminded), "2026-03-03 19:00") == (
-        "nothing: reminded today already"  # a one-day streak is not worth a message
+        "nothing: nothing due (reminder at 08:30 local)"  # a one-day streak is not worth a message
     )
     done_today = facts(streak=5, active=date(2026, 3, 3), nudging=reminded)
-    assert kind_at(done_today, "2026-03-03 19:00") == "nothing: reminded today already"
+    assert (
+        kind_at(done_today, "2026-03-03 19:00") == "nothing: nothing due (reminder at 08:30 local)"
+    )
     late = NudgeState(quiet_from="23:00", quiet_until="07:00", slots=reminded.slots,
                       last_reminder_day="2026-03-03")  # fmt: skip
     assert kind_at(facts(streak=5, nudging=late), "2026-03-03 20:59") == (
-        "nothing: reminded today already"
+        "nothing: nothing due (reminder at 08:30 local)"
     )
     assert kind_at(facts(streak=5, nudging=late), "2026-03-03 21:00") == "streak_at_risk"
 
@@ -317,3 +318,10 @@ def test_sydney_and_new_york_each_get_their_own_0830() -> None:
     assert next_check(new_york, local("2026-04-04 20:00", "America/New_York")) == datetime(
         2026, 4, 5, 12, 30, tzinfo=UTC
     )
+
+
+def test_a_held_up_reminder_may_go_up_to_three_hours_late_but_not_at_any_hour() -> None:
+    f = facts()
+    assert kind_at(f, "2026-03-03 11:29") == "daily"
+    assert kind_at(f, "2026-03-03 11:30") == "nothing: nothing due (reminder at 08:30 local)"
+    assert next_check(f, local("2026-03-03 11:30")) == local("2026-03-04 08:30")

@@ -5,7 +5,8 @@ Hard rules first, in this order: consent, stopped, reminders off, paused, unreac
 quiet hours (default 21:00-08:00 local), the learner is chatting right now, at least three hours
 between two nudges, at most DAILY_CAP a local day. Then what is due, most important first:
   1. a milestone earned but not celebrated yet (mastery 50/80/100 %, 7- and 30-day streaks);
-  2. at the reminder time on Sundays, the weekly recap (for those active in the last 7 days);
+  2. at the reminder time (or up to three hours later, when something held it up) on Sundays, the
+     weekly recap (for those active in the last 7 days);
   3. at the reminder time, after 2, 4, 7 and 14 days of silence, an inactivity nudge (and no
      daily reminder meanwhile); after the last one the learner is dormant until they write;
   4. at the reminder time, the session reminder (every `every_days` days; it names the due
@@ -30,6 +31,7 @@ INACTIVE_STEPS = (2, 4, 7, 14)  # days of silence; after the last nudge, dormant
 RECAP_WEEKDAY = 6  # Sunday
 EVENING_BEFORE_QUIET = timedelta(hours=2)  # streak at risk: 19:00 with the default quiet hours
 EVENING_WITHOUT_QUIET = time(19, 0)
+REMINDER_WINDOW = timedelta(hours=3)  # a reminder held up (chatting, a sweep outage) may go later
 CHATTING = timedelta(minutes=30)  # they wrote this recently: they are here, no nudge
 MIN_GAP = timedelta(hours=3)
 MIN_STREAK_AT_RISK = 2
@@ -208,7 +210,8 @@ def _due(facts: Facts, local: datetime) -> tuple[Nudge | None, str]:
         return Nudge(NudgeKind.MILESTONE, milestone), f"milestone {milestone} not celebrated yet"
     reminder_at = reminder_time(facts.profile, nudging)
     reason = f"nothing due (reminder at {reminder_at:%H:%M} local)"
-    if local.time() >= reminder_at:
+    since_reminder = local - _at(today, reminder_at, local.tzinfo)  # type: ignore[arg-type]
+    if timedelta(0) <= since_reminder < REMINDER_WINDOW:
         recap = _recap(facts, local)
         if recap is not None:
             return recap, "Sunday: the weekly recap"
