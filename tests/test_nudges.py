@@ -199,7 +199,7 @@ def test_the_same_wording_never_comes_twice_in_a_row(ada: ChatLearner) -> None:
         texts.append(describe(reminder).split("\n")[0])
         ada.clock.now = at(f"2026-03-{day:02d} 12:00")
         ada.say("thanks")  # a word a day: she is not silent, so the daily reminder goes on
-    assert all(a != b for a, b in zip(texts, texts[1:], strict=False)), texts
+    assert all(a != b for a, b in itertools.pairwise(texts)), texts
     assert len(set(texts)) >= 3, texts
 
 
