@@ -6,6 +6,7 @@ on Monday 2 March 2026 at 10:00 local and left her first session with "cancel"."
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
