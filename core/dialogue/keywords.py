@@ -84,7 +84,9 @@ def handle(turn: Turn, keyword: Keyword, argument: str = "") -> Transition:
         options = (Option("yes", t("button_delete_yes")), Option("no", t("button_delete_no")))
         return turn.stay(Choices(t("delete_confirm"), options), pending="delete")
     if keyword is Keyword.HELP:
-        return turn.stay(Text(t("help")), *where_we_were(turn))
+        nudging = snapshot.nudging
+        quiet = f"{nudging.quiet_from}–{nudging.quiet_until}"
+        return turn.stay(Text(t("help", quiet=quiet)), *where_we_were(turn))
     if state is State.STOPPED:
         if keyword in (Keyword.START, Keyword.RESUME, Keyword.TODAY, Keyword.MORE):
             data = {k: v for k, v in snapshot.data.items() if k != "stopped_from"}
