@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
-from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.dialogue import explain, keywords, session
 from core.dialogue.model import Transition, Turn
@@ -18,10 +16,9 @@ from core.dialogue.session import activity_ref
 from core.dialogue.states import ACTIVITIES, State
 from core.events import EventKind, InboundEvent
 from core.learner import ActivityRecord, Learning
+from core.nudges.policy import in_quiet, zone_of
 from core.progress import apply_activity
 from core.replies import File, Image, Text
-
-QUIET_FROM, QUIET_UNTIL = 21, 8  # local hours without unprompted messages (the nudge default)
 
 
 def handle(turn: Turn, event: InboundEvent) -> Transition:
@@ -89,16 +86,9 @@ def _failed(turn: Turn, event: InboundEvent, current: bool) -> Transition:
 
 
 def _may_speak_up(turn: Turn) -> bool:
-    """Unprompted words only to learners who want them, and not at night in their time zone."""
+    """Unprompted words only to learners who want them, and not in their quiet hours."""
     profile = turn.snapshot.profile
     if profile.paused or profile.stopped:
         return False
-    return not _quiet_hour(turn.now, profile.timezone)
-
-
-def _quiet_hour(now: datetime, timezone: str) -> bool:
-    try:
-        local = now.astimezone(ZoneInfo(timezone or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        local = now
-    return local.hour >= QUIET_FROM or local.hour < QUIET_UNTIL
+    local = turn.now.astimezone(zone_of(profile.timezone))
+    return not in_quiet(local.time(), turn.snapshot.nudging)
