@@ -16,10 +16,14 @@ outbox knows what to do:
 
 Only business-initiated templates may go outside the 24-hour window: ``window_open(address)``
 (the learner wrote within 24 hours; from storage) is asked before any other reply, and a closed
-window raises OutsideWindow before anything is sent. Pacing: at most ``overall_per_second``
-sends in any sliding second for the number, as Meta counts them (where they arrive),
-and per learner a burst then about ``per_recipient_per_second``; the dispatcher sends one reply
-per learner at a time, so a learner's messages keep their order.
+window raises OutsideWindow before anything is sent. A template that names a kind of the
+templates file (a nudge: ``nudge_daily``) goes out as that kind's approved template, in the
+learner's language or the kind's first (bot/whatsapp_templates.py).
+
+Pacing: at most ``overall_per_second`` sends in any sliding second for the number, as Meta
+counts them (where they arrive), and per learner a burst then about
+``per_recipient_per_second``; the dispatcher sends one reply per learner at a time, so a
+learner's messages keep their order.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -53,6 +57,7 @@ from bot.whatsapp_render import (
     TextMessage,
     render,
 )
+from bot.whatsapp_templates import TemplateKind, resolve
 from bot.whatsapp_updates import USER_ID
 from core.errors import (
     ConfigurationError,
@@ -239,9 +244,11 @@ class WhatsAppSender:
         per_recipient_per_second: float = PER_RECIPIENT_PER_SECOND,
         per_recipient_burst: int = PER_RECIPIENT_BURST,
         last_message: Callable[[str], str | None] | None = None,
+        templates: Mapping[str, TemplateKind] | None = None,
     ) -> None:  # fmt: skip
         self.client = client
         self.window_open = window_open
+        self.templates = templates or {}  # kind -> approved template (nudge_daily -> pau_…)
         self.last_message = last_message  # the learner's latest wamid, for "typing…"
         self.per_recipient_per_second = per_recipient_per_second
         self.per_recipient_burst = per_recipient_burst
@@ -263,14 +270,16 @@ class WhatsAppSender:
         """Send one reply; the wamid of its last message (delivery statuses refer to it), or
         None when nothing was sent (Typing)."""
         if isinstance(reply, Typing):  # "typing…" hangs on the learner's latest message
-            wamid = (
+            latest = (
                 await asyncio.to_thread(self.last_message, address) if self.last_message else None
             )
-            if wamid:
-                await self.mark_read_and_typing(wamid)
+            if latest:
+                await self.mark_read_and_typing(latest)
             return None
         if not ADDRESS.fullmatch(address):
             raise PermanentDelivery("not a WhatsApp user id or phone number")
+        if isinstance(reply, Template):  # a kind ("nudge_daily") becomes its approved template
+            reply = resolve(self.templates, reply)
         # the window is read from storage: in a thread, so the event loop never waits for it
         if not isinstance(reply, Template) and not await asyncio.to_thread(
             self.window_open, address

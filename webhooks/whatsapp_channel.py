@@ -55,7 +55,7 @@ class WhatsAppChannel:
         self.sender = WhatsAppSender(
             client, self.window_open, overall_per_second=settings.whatsapp_rate,
             per_recipient_per_second=settings.whatsapp_per_recipient_rate,
-            last_message=self.last_message,
+            last_message=self.last_message, templates=templates,
         )  # fmt: skip
 
     def window_open(self, address: str) -> bool:
