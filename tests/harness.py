@@ -12,6 +12,7 @@ import heapq
 import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -109,10 +110,9 @@ class MemoryLearner(Talker):
         return replies
 
     def _process(self, event: InboundEvent, now: datetime) -> list[Reply]:
-        before = Snapshot(
-            self.snapshot.state, self.snapshot.data, self.snapshot.profile, self.snapshot.progress,
-            self.snapshot.stats, self.snapshot.motivation, self._due_reviews(now),
-        )  # fmt: skip
+        # as storage loads it: due reviews as of now, and the learner's own messages seen now
+        seen = self.snapshot.last_seen if event.internal else now
+        before = replace(self.snapshot, due_reviews=self._due_reviews(now), last_seen=seen)
         transition = step(before, event, now, self.world)
         self._apply(before, transition, now)
         return split_long_texts(list(transition.replies))

@@ -51,13 +51,13 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
     today = local_day(turn.now, snapshot.profile.timezone).isoformat()
     nudging = snapshot.nudging.after_sending(nudge.kind, nudge.slot, variant, turn.now, today)
     text, parameters = _wording(turn, nudge, variant)
-    commands: tuple[Command, ...] = ()
-    if nudge.kind is NudgeKind.RECAP:
-        nudging = replace(nudging, recap_mastery=_mastery(turn))
-        commands = (keywords.chart_command(turn),)
     if not snapshot.window_open:  # WhatsApp, 24 hours after their last message: a template
         template = Template(f"nudge_{nudge.kind}", snapshot.profile.language, parameters)
         return replace(turn.stay(template), nudging=nudging)
+    commands: tuple[Command, ...] = ()
+    if nudge.kind is NudgeKind.RECAP:  # the next recap's "before" is what this one showed
+        nudging = replace(nudging, recap_mastery=_mastery(turn))
+        commands = (keywords.chart_command(turn),)
     return replace(turn.stay(Choices(text, ways_in_and_out(turn, nudge))), nudging=nudging).then(
         commands=commands
     )
