@@ -20,17 +20,38 @@ CHANNEL = "terminal"
 
 
 class TerminalScreen:
-    """Prints replies and remembers the last set of buttons, so '1' or a label taps one."""
+    """Prints replies and remembers the last set of buttons, so '1' or a label taps one.
 
-    def __init__(self, out: TextIO = sys.stdout, files_dir: Path = Path(".")) -> None:
-        self.out = out
+    `heading`, when set, is printed once above the next reply (the chat's clock moving on sets
+    it: when the nudge below was sent). The terminal is one screen for all its learners: a reply
+    to another terminal learner than `user` (a nudge the sweep sent them) is shown as theirs."""
+
+    def __init__(
+        self, out: TextIO | None = None, files_dir: Path = Path("."), user: str | None = None
+    ) -> None:
+        self.out = out if out is not None else sys.stdout  # read now: a test's capture too
         self.files_dir = files_dir
+        self.user = user
         self.last_choices: Choices | None = None
+        self.heading: str | None = None
+        self.printed = 0  # replies shown so far
 
     async def send(self, address: str, reply: Reply) -> None:
+        mine = self.user is None or address == self.user
+        if not mine and isinstance(reply, Typing):
+            return
         style = to_ansi if self.out.isatty() else to_plain
-        self.out.write(render(reply, self.files_dir, style) + "\n")
+        if self.heading is not None:
+            self.out.write(self.heading + "\n")
+            self.heading = None
+        shown = render(reply, self.files_dir, style)
+        if not mine:
+            shown = shown.replace("PAU", f"PAU (to {address})", 1)
+        self.out.write(shown + "\n")
         self.out.flush()
+        self.printed += 1
+        if not mine:
+            return
         if isinstance(reply, Choices):
             self.last_choices = reply
         elif isinstance(reply, Quiz | Text):

@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import uuid
 from pathlib import Path
 
-from bot.terminal import CHANNEL, TerminalScreen
 from core.content_loader import find_course_folders, load_course
 from core.errors import ConfigurationError, ContentError
-from core.events import EventKind, InboundEvent
 from storage.content_repo import import_course
 from storage.db import make_engine, transaction, utcnow
 from storage.migrate import upgrade
+from webhooks import nudge_report, terminal_chat
 from webhooks.config import get_settings
 from webhooks.container import build, check_settings
 from webhooks.logs import configure_logging, uvicorn_log_config
@@ -35,12 +33,39 @@ def main(argv: list[str] | None = None) -> int:
         "--no-scheduler", action="store_true", help="leave background jobs to `pau worker`"
     )
 
-    commands.add_parser("worker", help="run the background jobs only")
+    commands.add_parser(
+        "worker", help="run the background jobs only: processing, commands, delivery, nudges"
+    )
 
     chat = commands.add_parser(
         "chat", help="chat with PAU in this terminal (reads piped input too)"
     )
     chat.add_argument("--user", default="local", help="which terminal learner you are")
+    chat.add_argument(
+        "--at",
+        metavar="ISO-TIME",
+        help="the chat's clock starts at this time, e.g. 2026-12-01T07:00+01:00 (without an "
+        "offset it is UTC); in the chat, `clock +1d` moves it on, nudges included",
+    )
+
+    nudge = commands.add_parser(
+        "nudge", help="run one nudge sweep as of a given time: who gets what, and why"
+    )
+    nudge.add_argument(
+        "--at",
+        metavar="ISO-TIME",
+        help="the sweep's time, e.g. 2026-12-02T08:30+01:00; without an offset it is UTC "
+        "(default: now)",
+    )
+    nudge.add_argument(
+        "--dry-run", action="store_true", help="only say what would go out; write nothing"
+    )
+    nudge.add_argument(
+        "--all",
+        action="store_true",
+        dest="everyone",
+        help="also list every learner who is not due, with the reason",
+    )
 
     content = commands.add_parser("content", help="check or import courses")
     content.add_argument("action", choices=["check", "import"])
@@ -75,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.pau_log_level, debug_logs=settings.pau_debug_logs)
-    if args.command in ("serve", "worker", "chat"):
+    if args.command in ("serve", "worker", "chat", "nudge"):
         try:
             check_settings(settings)
         except ConfigurationError as error:
@@ -86,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         return asyncio.run(_worker())
     if args.command == "chat":
-        return asyncio.run(_chat(args.user))
+        return asyncio.run(terminal_chat.chat(args.user, args.at))
+    if args.command == "nudge":
+        return asyncio.run(
+            nudge_report.sweep_and_report(args.at, dry_run=args.dry_run, everyone=args.everyone)
+        )
     if args.command == "content":
         return _content(args.action, args.path)
     if args.command == "grade":
@@ -226,50 +255,6 @@ def _content(action: str, path: Path) -> int:
             print(f"{result.outcome}: {result.slug} ({revision})")
     engine.dispose()
     return 0
-
-
-async def _chat(user: str) -> int:
-    settings = get_settings()
-    pau = build(settings)
-    screen = TerminalScreen()
-    pau.senders[CHANNEL] = screen
-    if not pau.world.courses:
-        print(
-            "No course is imported yet: run `pau content import content/` first.", file=sys.stderr
-        )
-    interactive = sys.stdin.isatty()
-    try:
-        if interactive:
-            print("PAU terminal chat. Type your messages; Ctrl-D leaves (your progress is kept).\n")
-            await _say(pau, user, InboundEvent(EventKind.COMMAND, text="/start"))
-        while True:
-            line = await asyncio.to_thread(_read_line, interactive)
-            if line is None:
-                break
-            if not line.strip():
-                continue
-            if not interactive:
-                print(f"\nyou: {line}")
-            await _say(pau, user, screen.event_for(line))
-    finally:
-        await pau.stop_channels()
-        pau.close()
-    return 0
-
-
-def _read_line(interactive: bool) -> str | None:
-    try:
-        return input("\nyou: ") if interactive else next(iter(sys.stdin.readline, ""), None)
-    except EOFError:
-        return None
-
-
-async def _say(pau: object, user: str, event: InboundEvent) -> None:
-    from webhooks.container import Pau
-
-    assert isinstance(pau, Pau)
-    pau.ingest(channel=CHANNEL, sender_id=user, platform_message_id=uuid.uuid4().hex, event=event)
-    await pau.drain()
 
 
 if __name__ == "__main__":
