@@ -70,7 +70,7 @@ def test_the_daily_reminder_comes_at_the_chosen_local_time_not_a_minute_before()
     assert kind_at(f, "2026-03-03 08:29") == "nothing: nothing due (reminder at 08:30 local)"
     assert kind_at(f, "2026-03-03 08:30") == "daily"
     assert next_check(f, local("2026-03-03 08:05")) == local("2026-03-03 08:30")
-    assert next_check(f, local("2026-03-03 07:00")) == local("2026-03-03 08:00")  # quiet till 8
+    assert next_check(f, local("2026-03-03 07:00")) == local("2026-03-03 08:30")  # not at 08:00
 
 
 def test_a_reminder_goes_once_a_day_and_the_next_look_is_tomorrow() -> None:
@@ -125,8 +125,10 @@ def test_nothing_is_sent_in_the_default_quiet_hours(when: str, expected: str) ->
     assert kind_at(facts(nudging=reminded), when) == expected
 
 
-def test_the_quiet_hours_end_is_the_next_look() -> None:
-    assert next_check(facts(), local("2026-03-03 23:00")) == local("2026-03-04 08:00")
+def test_in_quiet_hours_the_next_look_is_when_something_can_be_due() -> None:
+    assert next_check(facts(), local("2026-03-03 23:00")) == local("2026-03-04 08:30")
+    milestone = facts(badges=("streak_7",))  # due at once, so at the end of quiet hours
+    assert next_check(milestone, local("2026-03-03 23:00")) == local("2026-03-04 08:00")
 
 
 def test_a_reminder_time_inside_quiet_hours_moves_to_their_end() -> None:
@@ -325,3 +327,11 @@ def test_a_held_up_reminder_may_go_up_to_three_hours_late_but_not_at_any_hour() 
     assert kind_at(f, "2026-03-03 11:29") == "daily"
     assert kind_at(f, "2026-03-03 11:30") == "nothing: nothing due (reminder at 08:30 local)"
     assert next_check(f, local("2026-03-03 11:30")) == local("2026-03-04 08:30")
+
+
+def test_a_gap_that_ends_in_quiet_hours_ends_with_them() -> None:
+    evening = NudgeState(day="2026-03-03", sent_today=1, slots={"daily": "2026-03-03"},
+                         last_sent_at=local("2026-03-03 19:30").isoformat())  # fmt: skip
+    assert next_check(facts(nudging=evening), local("2026-03-03 20:00")) == local(
+        "2026-03-04 08:00"
+    )

@@ -177,15 +177,16 @@ def decide(facts: Facts, now: datetime) -> Decision:
         since = seen_day(facts, local.tzinfo)  # type: ignore[arg-type]
         return Decision(None, f"dormant: silent since {since} after {len(INACTIVE_STEPS)} "
                               "inactivity nudges (any message revives)", None)  # fmt: skip
-    if in_quiet(local.time(), nudging):
-        end = _next_local(local, clock_time(nudging.quiet_until))
-        return Decision(None, f"quiet hours until {nudging.quiet_until} local", _utc(end))
+    if in_quiet(local.time(), nudging):  # the next look: when something can be due after them
+        reason = f"quiet hours until {nudging.quiet_until} local"
+        return Decision(None, reason, _next_moment(facts, local))
     if facts.last_seen is not None and timedelta(0) <= now - facts.last_seen < CHATTING:
         return Decision(None, "chatting right now", facts.last_seen + CHATTING)
     last = nudging.last_sent
     if last is not None and now - last < MIN_GAP:
         shown = last.astimezone(local.tzinfo).strftime("%H:%M")
-        return Decision(None, f"a nudge went out at {shown} local", last + MIN_GAP)
+        gap_over = _out_of_quiet((last + MIN_GAP).astimezone(local.tzinfo), nudging)
+        return Decision(None, f"a nudge went out at {shown} local", _utc(gap_over))
     today = local.date()
     if nudging.sent_on(today.isoformat()) >= DAILY_CAP:
         tomorrow = _at(today + timedelta(days=1), time(0, 0), local.tzinfo)  # type: ignore[arg-type]
