@@ -306,3 +306,14 @@ def test_a_learner_who_starts_at_another_hour_is_offered_once_to_move_the_remind
         ada.clock.now = at(f"2026-03-{day:02d} 06:{day:02d}")
         ada.say("today")
         assert "move your daily reminder" not in ada.say("cancel")  # offered once only
+
+
+def test_a_reminder_during_an_open_session_leads_back_to_it(pau: Pau, clock: FixedClock) -> None:
+    ken = ChatLearner(pau, "ken", clock)
+    clock.now = at("2026-03-02 09:00")
+    ken.onboard("Ken")  # and leaves the first lesson open
+    [reminder] = sweep(ken, "2026-03-03 07:00")
+    assert options_of(reminder) == ["Carry on", "Fewer reminders", "Stop reminders"]
+    ken.transcript(
+        [("Carry on", "middle of a session — let's finish this step first.\n   [1] Continue")]
+    )

@@ -64,10 +64,14 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
 
 
 def ways_in_and_out(turn: Turn, nudge: Nudge) -> tuple[Option, ...]:
+    """One tap in (today's three; their progress for a milestone; back to the open activity
+    when a session is still open), two out."""
     t = turn.t
-    way_in = Option("cmd:progress", t("button_progress")) if nudge.kind is NudgeKind.MILESTONE \
-        else Option("cmd:today", t("button_nudge_start"))  # fmt: skip
-    if nudge.kind is NudgeKind.RECAP:
+    if nudge.kind is NudgeKind.MILESTONE:
+        way_in = Option("cmd:progress", t("button_progress"))
+    elif turn.snapshot.state in ACTIVITIES:
+        way_in = Option("cmd:today", t("button_nudge_resume"))
+    else:
         way_in = Option("cmd:today", t("button_nudge_start"))
     return (way_in, Option("cmd:fewer", t("button_fewer")), Option("cmd:mute", t("button_mute")))
 
