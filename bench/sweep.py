@@ -21,16 +21,20 @@ measured; ...). Each repetition times `sweep(session, now=..., limit=1000)` insi
 `storage.db.transaction` (the real write path: claim, move next_nudge_at on, queue the events,
 commit), after the same 1,000 learners were put back in their due state and the queued events
 deleted; on PostgreSQL (whose autovacuum may be off) VACUUM ANALYZE then runs, off the clock, so
-every repetition meets the same table. The table shows the median; the ratio is to the smallest
-size's time on the same backend, measured in the same run. The query plan of the sweep's own
-SELECT (recorded as it ran) follows for every size: EXPLAIN QUERY PLAN on SQLite, EXPLAIN on
-PostgreSQL, and EXPLAIN (ANALYZE, BUFFERS) of it at the largest size (in a rolled-back
-transaction).
+every repetition meets the same table. The table shows the median and the spread; the ratio is to
+the smallest size's median on the same backend, measured in the same run; the statements one sweep
+sent; and the sweep's SELECT of due learners timed alone (the only part that could grow with all
+learners: the rest is per due learner, by primary key). The query plan of that SELECT, recorded as
+the sweep sent it, follows for every size: EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL,
+and at the largest size EXPLAIN (ANALYZE, BUFFERS) (rolled back) and the generic plan PostgreSQL
+may cache for it once psycopg has prepared it.
 
     python bench/sweep.py [--sizes 10000,100000,1000000] [--backends sqlite,postgres]
         [--repeat 7] [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
 
-3 to 4 minutes with the defaults on a 2-core machine, a minute of it loading the million learners\non each backend.
+About 2 minutes with the defaults on a quiet 2-core machine, half of it loading the learners. The
+sweep is CPU-bound (Python and round trips): other busy processes show in its times, so run it on
+a quiet machine; the load average before and after is printed with the table.
 """
 
 from __future__ import annotations
@@ -383,8 +387,10 @@ def drop_postgres(url: str, name: str) -> None:
     admin.dispose()
 
 
-def report(measures: list[Measure], repeat: int) -> None:
-    print(f"\nnudge sweep, {DUE:,} due learners (limit {DUE:,}), median of {repeat} sweeps each")
+def report(measures: list[Measure], repeat: int, load_before: float) -> None:
+    print(f"\nnudge sweep, {DUE:,} due learners (limit {DUE:,}), median of {repeat} sweeps each; "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (the sweep is "
+          "CPU-bound: other processes show in its times)")  # fmt: skip
     header = (f"{'backend':<9} {'learners':>10} {'due':>5} {'queued':>6} {'sweep s':>8} "
               f"{'min-max s':>12} {'learners/s':>10} {'vs smallest':>11} {'statements':>10} "
               f"{'select ms':>9}")  # fmt: skip
@@ -428,6 +434,7 @@ def main() -> int:
     if sizes[0] < 10 * DUE or set(backends) - {"sqlite", "postgres"}:
         parser.error(f"sizes of {10 * DUE:,} learners or more; backends sqlite and/or postgres")
     habits_due()
+    load_before = os.getloadavg()[0]
     measures = []
     if "sqlite" in backends:
         workdir = Path(tempfile.mkdtemp(prefix="pau-bench-sweep-"))
@@ -441,7 +448,7 @@ def main() -> int:
             measures += run_backend("postgres", url, sizes, args.repeat)
         finally:
             drop_postgres(args.postgres, name)
-    report(measures, args.repeat)
+    report(measures, args.repeat, load_before)
     return 0
 
 
