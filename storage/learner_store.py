@@ -74,19 +74,21 @@ class Ingested:
         return self.inbound_id is None
 
 
-def _insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING; the new row's id, or None if it already existed."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str, Any]]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING of one or many rows (a statement to add RETURNING to)."""
+    if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        statement: Any = pg_insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return pg_insert(table).values(rows).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        statement = sqlite_insert(table).values(**values).on_conflict_do_nothing()
-    result = session.execute(statement.returning(table.c.id))
-    row = result.first()
+    return sqlite_insert(table).values(rows).on_conflict_do_nothing()
+
+
+def _insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> int | None:
+    """The new row's id, or None if it already existed."""
+    statement = insert_ignoring_conflicts(session, table, [values])
+    row = session.execute(statement.returning(table.c.id)).first()
     return int(row[0]) if row else None
 
 

@@ -4,9 +4,10 @@ internal event for the learner, queued once per learner, kind and slot (its dedu
 dialogue step writes the message in the learner's own order of events and checks the rules again.
 
 Exactly once: on PostgreSQL the due rows are claimed with FOR UPDATE SKIP LOCKED (a second sweep
-takes others, or none); on both databases `next_nudge_at` moves on only if nobody moved it since
-it was read, and the event's unique key refuses a second copy of the same nudge. A crash before the
-commit leaves everything as it was; after it, the queued event is processed like any other.
+takes others, or none; on SQLite the transaction holds the write lock from its start), and on both
+the event's unique key refuses a second copy of the same nudge, whoever decides it again (a sweep
+of the same minute, another worker, a restart). A crash before the commit leaves everything as it
+was; after it, the queued event is processed like any other, in one transaction with its reply.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -21,10 +23,16 @@ from sqlmodel import Session, col, select
 from core.events import EventKind, InboundEvent
 from core.learner import Profile
 from core.motivation import MotivationState
-from core.nudges import Decision, Facts, NudgeState, decide
+from core.nudges import Decision, Facts, Nudge, NudgeState, decide
 from storage.db import from_db, to_db
-from storage.learner_store import PROFILE_FIELDS, ingest_internal
-from storage.models import Enrollment, Learner, ReviewCardRecord
+from storage.learner_store import (
+    INBOUND_TABLE,
+    INTERNAL,
+    LEARNER_TABLE,
+    PROFILE_FIELDS,
+    insert_ignoring_conflicts,
+)
+from storage.models import Enrollment, InboundMessage, Learner, ReviewCardRecord
 
 BATCH = 500
 RECHECK = timedelta(minutes=10)  # after queueing a nudge: its step sets the real next look sooner
@@ -58,16 +66,16 @@ def sweep(
     ids = [learner.id for learner in learners if learner.id is not None]
     courses = _courses(session, ids)
     due = _due_reviews(session, ids, now)
-    outcomes = []
+    decisions = []
     for learner in learners:
         assert learner.id is not None
         facts = facts_of_row(learner, courses.get(learner.id, ""), due.get(learner.id, 0))
-        decision = decide(facts, now)
-        queued = False
-        if not dry_run:
-            queued = _settle(session, learner, decision, now)
-        outcomes.append(Outcome(learner.id, learner.channel, decision, queued))
-    return outcomes
+        decisions.append((learner, decide(facts, now)))
+    queued = set() if dry_run else _settle(session, decisions, now)
+    return [
+        Outcome(learner.id, learner.channel, decision, learner.id in queued)  # type: ignore[arg-type]
+        for learner, decision in decisions
+    ]
 
 
 def facts_of_row(learner: Learner, course_slug: str, due_reviews: int) -> Facts:
@@ -86,27 +94,47 @@ def facts_of_row(learner: Learner, course_slug: str, due_reviews: int) -> Facts:
     )
 
 
-def _settle(session: Session, learner: Learner, decision: Decision, now: datetime) -> bool:
-    """Move the learner's next look on (if no other sweep did) and queue the nudge, if any."""
-    assert learner.id is not None and learner.next_nudge_at is not None
-    next_at = now + RECHECK if decision.nudge is not None else decision.next_at
-    moved = session.execute(
-        sa.update(Learner)
-        .where(
-            col(Learner.id) == learner.id,
-            col(Learner.next_nudge_at) == to_db(learner.next_nudge_at),
+def _settle(session: Session, decisions: list[tuple[Learner, Decision]], now: datetime) -> set[int]:
+    """Move each claimed learner's next look on and queue the nudges decided, in two statements
+    for the whole batch (the rows are held by this transaction: SKIP LOCKED kept other sweeps off
+    them on PostgreSQL, the write lock on SQLite); the ids whose nudge this sweep queued."""
+    moves = []
+    for learner, decision in decisions:
+        next_at = now + RECHECK if decision.nudge is not None else decision.next_at
+        moves.append({"learner": learner.id, "next_at": to_db(next_at) if next_at else None})
+    if moves:
+        session.connection().execute(
+            sa.update(LEARNER_TABLE)
+            .where(LEARNER_TABLE.c.id == sa.bindparam("learner"))
+            .values(next_nudge_at=sa.bindparam("next_at")),
+            moves,
         )
-        .values(next_nudge_at=to_db(next_at) if next_at else None)
-        .execution_options(synchronize_session=False)
+    events = [
+        _nudge_row(learner.id, decision.nudge, now)  # type: ignore[arg-type]
+        for learner, decision in decisions
+        if decision.nudge is not None
+    ]
+    if not events:
+        return set()
+    inserted = session.execute(
+        insert_ignoring_conflicts(session, INBOUND_TABLE, events).returning(
+            INBOUND_TABLE.c.learner_id
+        )
     )
-    if moved.rowcount != 1 or decision.nudge is None:  # type: ignore[attr-defined]
-        return False
-    nudge = decision.nudge
+    return {int(row[0]) for row in inserted}
+
+
+def _nudge_row(learner_id: int, nudge: Nudge, now: datetime) -> dict[str, Any]:
+    """The nudge as an internal event of the learner's, keyed once per learner, kind and slot."""
     event = InboundEvent.result(EventKind.NUDGE, "", nudge=str(nudge.kind), slot=nudge.slot)
-    key = nudge.key(learner.id)
-    return (
-        ingest_internal(session, learner_id=learner.id, key=key, event=event, now=now) is not None
-    )
+    return InboundMessage(
+        channel=INTERNAL,
+        platform_message_id=nudge.key(learner_id),
+        learner_id=learner_id,
+        payload=event.to_dict(),
+        received_at=to_db(now),
+        available_at=to_db(now),
+    ).model_dump(exclude={"id"})
 
 
 def _courses(session: Session, ids: Iterable[int]) -> dict[int, str]:
