@@ -6,7 +6,8 @@ dialogue step writes the message in the learner's own order of events and checks
 Exactly once: on PostgreSQL the due rows are claimed with FOR UPDATE SKIP LOCKED (a second sweep
 takes others, or none; on SQLite the transaction holds the write lock from its start), and on both
 the event's unique key refuses a second copy of the same nudge, whoever decides it again (a sweep
-of the same minute, another worker, a restart). A crash before the commit leaves everything as it
+of the same minute, another worker, a restart); the step sends it only if its slot is still open,
+and records the slot in the same transaction. A crash before the commit leaves everything as it
 was; after it, the queued event is processed like any other, in one transaction with its reply.
 """
 
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.events import EventKind, InboundEvent
@@ -30,7 +32,6 @@ from storage.learner_store import (
     INTERNAL,
     LEARNER_TABLE,
     PROFILE_FIELDS,
-    insert_ignoring_conflicts,
 )
 from storage.models import Enrollment, InboundMessage, Learner, ReviewCardRecord
 
@@ -116,12 +117,23 @@ def _settle(session: Session, decisions: list[tuple[Learner, Decision]], now: da
     ]
     if not events:
         return set()
-    inserted = session.execute(
-        insert_ignoring_conflicts(session, INBOUND_TABLE, events).returning(
-            INBOUND_TABLE.c.learner_id
-        )
+    queued = session.execute(_queue_once(session, events).returning(INBOUND_TABLE.c.learner_id))
+    return {int(row[0]) for row in queued}
+
+
+def _queue_once(session: Session, events: list[dict[str, Any]]) -> Any:
+    """INSERT the nudge events; one whose key exists already is left alone while it waits (a
+    second sweep, another worker), and queued again only if it was processed without being sent
+    (the learner wrote in between, say: the step said "not now", and the slot is still open, or
+    the policy would not have decided it again). So one row per learner, kind and slot, ever."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement: Any = dialect.insert(INBOUND_TABLE).values(events)
+    again = {name: statement.excluded[name] for name in ("payload", "received_at", "available_at")}
+    return statement.on_conflict_do_update(
+        index_elements=[INBOUND_TABLE.c.channel, INBOUND_TABLE.c.platform_message_id],
+        set_={**again, "processed_at": None, "attempts": 0, "error": None},
+        where=INBOUND_TABLE.c.processed_at.is_not(None),
     )
-    return {int(row[0]) for row in inserted}
 
 
 def _nudge_row(learner_id: int, nudge: Nudge, now: datetime) -> dict[str, Any]:

@@ -317,3 +317,23 @@ def test_a_reminder_during_an_open_session_leads_back_to_it(pau: Pau, clock: Fix
     ken.transcript(
         [("Carry on", "middle of a session — let's finish this step first.\n   [1] Continue")]
     )
+
+
+def test_a_reminder_put_off_because_the_learner_wrote_meanwhile_still_comes(
+    pau_on: Pau, clock: FixedClock
+) -> None:
+    """The sweep queued it; she wrote before the worker got to it ("chatting right now": not
+    now); the next look queues the same nudge again, and it goes out once."""
+    ada = ChatLearner(pau_on, "ada", clock)
+    clock.now = at("2026-03-02 09:00")
+    ada.onboard()
+    ada.say("cancel")
+    clock.now = at("2026-03-03 07:00")
+    assert [o.queued for o in pau_on.sweep_nudges()] == [True]
+    pau_on.ingest(channel="test", sender_id="ada", platform_message_id="meanwhile",
+                  event=InboundEvent.text_message("thanks"))  # fmt: skip
+    clock.now = at("2026-03-03 07:01")
+    expect(ada.send_event_later(), "You're welcome", "What would you like")  # no reminder now
+    expect(sweep(ada, "2026-03-03 07:31"), "Ada, your 5 minutes are ready")
+    assert sweep(ada, "2026-03-03 08:00") == [] and sweep(ada, "2026-03-03 09:00") == []
+    assert len(nudge_keys(pau_on)) == 1
