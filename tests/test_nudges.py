@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -90,7 +91,9 @@ def test_the_daily_reminder_arrives_at_the_chosen_local_time_with_ways_in_and_ou
     ada: ChatLearner,
 ) -> None:
     assert sweep(ada, "2026-03-03 06:59") == []  # 07:59 in Berlin
+    queued_before = REGISTRY.get_sample_value("pau_nudges_total", {"kind": "daily"}) or 0.0
     [reminder] = sweep(ada, "2026-03-03 07:00")
+    assert REGISTRY.get_sample_value("pau_nudges_total", {"kind": "daily"}) == queued_before + 1
     expect([reminder], "Ada, your 5 minutes are ready: next up is Why we forget")
     assert options_of(reminder) == WAYS_IN_AND_OUT
     ada.transcript([("Start today's three", LESSON_1)])

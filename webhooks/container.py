@@ -227,10 +227,15 @@ class Pau:
             outcomes += batch
             if len(batch) < NUDGE_BATCH or time.monotonic() >= deadline:
                 break
-        queued = sum(1 for outcome in outcomes if outcome.queued)
-        if queued:
-            log.info("nudge sweep: %s nudges queued, %s learners looked at", queued, len(outcomes))
+        kinds = [str(o.decision.nudge.kind) for o in outcomes if o.queued and o.decision.nudge]
+        metrics.count_nudges(len(outcomes), kinds)
+        if kinds:
+            log.info(
+                "nudge sweep: %s nudges queued, %s learners looked at", len(kinds), len(outcomes)
+            )
             self.request_work()
+        else:
+            log.debug("nudge sweep: %s learners looked at, nothing due", len(outcomes))
         return outcomes
 
     def purge_old_messages(self) -> tuple[int, int]:

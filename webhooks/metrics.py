@@ -7,6 +7,8 @@ instrumentator then reads every process's files).
         possible_duplicate (a message sent again after an unknown outcome) |
         unrecorded (sent, but its outcome could not be written: it will go again)
     pau_inbound_total{channel, result}       stored | duplicate | refused
+    pau_nudges_total{kind}                   nudges queued by the sweep (daily, reviews, ...)
+    pau_nudge_looks_total                    learners the sweep looked at (due or not)
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ DELIVERIES = Counter(
 INBOUND = Counter(
     "pau_inbound", "Platform messages received, per channel and result", ["channel", "result"]
 )
+
+NUDGES = Counter("pau_nudges", "Nudges queued by the sweep, per kind", ["kind"])
+NUDGE_LOOKS = Counter("pau_nudge_looks", "Learners the nudge sweep looked at")
+
+
+def count_nudges(looked_at: int, queued_kinds: list[str]) -> None:
+    NUDGE_LOOKS.inc(looked_at)
+    for kind in queued_kinds:
+        NUDGES.labels(kind=kind).inc()
 
 
 def count_delivery(channel: str, outcome: str) -> None:
