@@ -266,15 +266,20 @@ def test_a_streak_at_risk_is_nudged_two_hours_before_quiet_hours() -> None:
     assert kind_at(facts(streak=5, nudging=late), "2026-03-03 21:00") == "streak_at_risk"
 
 
-def test_an_uncelebrated_milestone_goes_first_and_a_celebrated_one_never() -> None:
+def test_an_uncelebrated_milestone_is_nudged_and_a_celebrated_one_never() -> None:
     f = facts(badges=("first_lesson", "streak_7", "mastery_50"))
-    decision = decide(f, local("2026-03-03 08:30"))
+    decision = decide(f, local("2026-03-03 12:00"))
     assert decision.nudge is not None
     assert (decision.nudge.kind, decision.nudge.slot) == (NudgeKind.MILESTONE, "streak_7")
     told = facts(
         badges=("streak_7", "mastery_50"), nudging=NudgeState(told=("streak_7", "mastery_50"))
     )
-    assert kind_at(told, "2026-03-03 08:30") == "daily"
+    assert kind_at(told, "2026-03-03 12:00") == "nothing: nothing due (reminder at 08:30 local)"
+
+
+def test_at_the_reminder_time_the_reminder_comes_before_a_milestone() -> None:
+    f = facts(badges=("streak_7",))
+    assert kind_at(f, "2026-03-03 08:30") == "daily"
 
 
 def test_the_weekly_recap_comes_on_sunday_for_learners_active_that_week() -> None:
@@ -285,6 +290,18 @@ def test_the_weekly_recap_comes_on_sunday_for_learners_active_that_week() -> Non
     assert kind_at(saturday, "2026-03-07 08:30") == "daily"
     idle_week = facts(seen="2026-02-28 19:00", active=date(2026, 2, 28))
     assert kind_at(idle_week, "2026-03-08 08:30") == "inactivity"
+    silent_since_friday = facts(seen="2026-03-06 19:00", active=date(2026, 3, 6))
+    assert kind_at(silent_since_friday, "2026-03-08 08:30") == "inactivity"  # the silence first
+
+
+def test_the_recap_is_that_day_s_reminder() -> None:
+    week = facts(seen="2026-03-07 19:00", active=date(2026, 3, 7))
+    when = local("2026-03-08 08:30")
+    after = sent(week, decide(week, when), when)
+    gap_over = replace(after.nudging, last_sent_at=local("2026-03-08 05:00").isoformat())
+    assert kind_at(replace(after, nudging=gap_over), "2026-03-08 11:29") == (
+        "nothing: reminded today already"
+    )
 
 
 # --- time zones and DST ------------------------------------------------------------------------

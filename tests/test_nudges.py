@@ -278,7 +278,7 @@ def test_badges_celebrated_in_the_chat_are_not_nudged_again() -> None:
 
 
 def test_the_weekly_recap_comes_on_sunday_with_the_chart(ada: ChatLearner) -> None:
-    ada.clock.now = at("2026-03-06 17:00")
+    ada.clock.now = at("2026-03-07 17:00")  # Saturday
     ada.say("today")
     ada.say("Continue")  # a lesson read this week
     ada.say("cancel")

@@ -206,7 +206,8 @@ def learner_due(kind: NudgeKind, course: Course) -> tuple[Snapshot, datetime]:
                               slots={NudgeKind.DAILY: "2026-03-02"})  # fmt: skip
         return replace(base, nudging=reminded), datetime(2026, 3, 2, 19, 30, tzinfo=UTC)
     if kind is NudgeKind.MILESTONE:
-        return replace(base, motivation=replace(streak, badges=("streak_7",))), NOW
+        afternoon = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)  # after the reminder's hours
+        return replace(base, motivation=replace(streak, badges=("streak_7",))), afternoon
     return replace(base, last_seen=datetime(2026, 3, 7, 18, 0, tzinfo=UTC),
                    motivation=replace(streak, last_active_day=date(2026, 3, 7))), SUNDAY  # fmt: skip
 

@@ -4,13 +4,14 @@ a nudge is about to go out), `pau nudge --dry-run` and the tests all ask the sam
 Hard rules first, in this order: consent, stopped, reminders off, paused, unreachable, dormant,
 quiet hours (default 21:00-08:00 local), the learner is chatting right now, at least three hours
 between two nudges, at most DAILY_CAP a local day. Then what is due, most important first:
-  1. a milestone earned but not celebrated yet (mastery 50/80/100 %, 7- and 30-day streaks);
-  2. at the reminder time (or up to three hours later, when something held it up) on Sundays, the
-     weekly recap (for those active in the last 7 days);
-  3. at the reminder time, after 2, 4, 7 and 14 days of silence, an inactivity nudge (and no
-     daily reminder meanwhile); after the last one the learner is dormant until they write;
-  4. at the reminder time, the session reminder (every `every_days` days; it names the due
+  1. at the reminder time (or up to three hours later, when something held it up), after 2, 4, 7
+     and 14 days of silence, an inactivity nudge (and no daily reminder meanwhile); after the
+     last one the learner is dormant until they write;
+  2. at the reminder time on Sundays, the weekly recap (for those active in the last 7 days): it
+     is that day's reminder;
+  3. at the reminder time, the session reminder (every `every_days` days; it names the due
      reviews), or a review reminder when today's session is done but reviews are due;
+  4. a milestone earned but not celebrated yet (mastery 50/80/100 %, 7- and 30-day streaks);
   5. two hours before quiet hours, streak at risk: a streak of 2+ days, nothing done today.
 The reminder time is the learner's daily time, or the end of quiet hours when they chose a time
 inside them. All times are the learner's local time through zoneinfo, so DST changes nothing.
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.learner import Profile
 from core.motivation import MotivationState, current_streak
-from core.nudges.state import REMINDERS, NudgeKind, NudgeState
+from core.nudges.state import NudgeKind, NudgeState
 
 DAILY_CAP = 2  # business-initiated messages a local day
 INACTIVE_STEPS = (2, 4, 7, 14)  # days of silence; after the last nudge, dormant
@@ -206,34 +207,40 @@ def next_check(facts: Facts, now: datetime) -> datetime | None:
 def _due(facts: Facts, local: datetime) -> tuple[Nudge | None, str]:
     nudging, motivation = facts.nudging, facts.motivation
     today = local.date()
+    reminder, reason = _at_reminder_time(facts, local)
+    if reminder is not None:
+        return reminder, reason
     milestone = untold_milestone(facts)
     if milestone:
         return Nudge(NudgeKind.MILESTONE, milestone), f"milestone {milestone} not celebrated yet"
-    reminder_at = reminder_time(facts.profile, nudging)
-    reason = f"nothing due (reminder at {reminder_at:%H:%M} local)"
-    since_reminder = local - _at(today, reminder_at, local.tzinfo)  # type: ignore[arg-type]
-    if timedelta(0) <= since_reminder < REMINDER_WINDOW:
-        recap = _recap(facts, local)
-        if recap is not None:
-            return recap, "Sunday: the weekly recap"
-        silent = silence_days(facts, local)
-        if silent >= INACTIVE_STEPS[0]:
-            step = max(s for s in INACTIVE_STEPS if s <= silent)
-            if _inactivity_step_sent(facts, local) < step:
-                slot = _inactivity_slot(facts, local, step)
-                return Nudge(NudgeKind.INACTIVITY, slot), f"silent for {silent} days"
-            later = [s for s in INACTIVE_STEPS if s > silent]
-            reason = f"silent for {silent} days: the next nudge after {later[0]} days"
-        else:
-            reminder, reason = _reminder(facts, today)
-            if reminder is not None:
-                return reminder, reason
     if local.time() >= evening_time(nudging) and nudging.slots.get(NudgeKind.STREAK) != str(today):
         streak = current_streak(motivation, today)
         active_yesterday = motivation.last_active_day == today - timedelta(days=1)
         if active_yesterday and streak >= MIN_STREAK_AT_RISK:
             return Nudge(NudgeKind.STREAK, str(today)), f"{streak}-day streak, nothing done today"
     return None, reason
+
+
+def _at_reminder_time(facts: Facts, local: datetime) -> tuple[Nudge | None, str]:
+    """The day's one message at the reminder time: a silence step, the Sunday recap, or the
+    session (or review) reminder."""
+    reminder_at = reminder_time(facts.profile, facts.nudging)
+    reason = f"nothing due (reminder at {reminder_at:%H:%M} local)"
+    since_reminder = local - _at(local.date(), reminder_at, local.tzinfo)  # type: ignore[arg-type]
+    if not timedelta(0) <= since_reminder < REMINDER_WINDOW:
+        return None, reason
+    silent = silence_days(facts, local)
+    step = max((s for s in INACTIVE_STEPS if s <= silent), default=0)
+    if step and _inactivity_step_sent(facts, local) < step:
+        slot = _inactivity_slot(facts, local, step)
+        return Nudge(NudgeKind.INACTIVITY, slot), f"silent for {silent} days"
+    recap = _recap(facts, local)
+    if recap is not None:
+        return recap, "Sunday: the weekly recap (today's reminder)"
+    if step:
+        later = [s for s in INACTIVE_STEPS if s > silent]
+        return None, f"silent for {silent} days: the next nudge after {later[0]} days"
+    return _reminder(facts, local.date())
 
 
 def _recap(facts: Facts, local: datetime) -> Nudge | None:
@@ -250,7 +257,7 @@ def _recap(facts: Facts, local: datetime) -> Nudge | None:
 
 def _reminder(facts: Facts, today: date) -> tuple[Nudge | None, str]:
     nudging = facts.nudging
-    if any(nudging.slots.get(kind) == str(today) for kind in REMINDERS):
+    if nudging.last_reminder_day == str(today):  # a session or review reminder, or the recap
         return None, "reminded today already"
     if nudging.last_reminder_day and nudging.every_days > 1:
         since = (today - date.fromisoformat(nudging.last_reminder_day)).days

@@ -24,7 +24,7 @@ class NudgeKind(StrEnum):
     RECAP = "weekly_recap"  # what the week brought
 
 
-REMINDERS = frozenset({NudgeKind.DAILY, NudgeKind.REVIEWS})
+REMINDERS = frozenset({NudgeKind.DAILY, NudgeKind.REVIEWS, NudgeKind.RECAP})  # one a day
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class NudgeState:
     day: str = ""  # the local day `sent_today` counts
     sent_today: int = 0  # business-initiated messages on that day
     last_sent_at: str = ""  # ISO, UTC
-    last_reminder_day: str = ""  # local day of the last session or review reminder
+    last_reminder_day: str = ""  # local day of the last session or review reminder, or recap
     slots: Mapping[str, str] = field(default_factory=dict)  # kind -> the last slot sent
     wording: Mapping[str, int] = field(default_factory=dict)  # kind -> the last variant used
     told: tuple[str, ...] = ()  # milestones already celebrated
