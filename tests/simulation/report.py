@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.simulation.checks import AT_REMINDER_TIME, Verdict, Violation
+from tests.simulation.checks import AT_REMINDER_TIME, Verdict, Violation, reminder_time
 from tests.simulation.learners import SimLearner
 from tests.simulation.record import Run
 
@@ -104,6 +104,25 @@ def weekdays(run: Run) -> list[tuple[str, int]]:
     return [(name, days.get(number, 0)) for number, name in enumerate(WEEKDAYS)]
 
 
+def streak_before_reminder(run: Run) -> str:
+    """Streak-at-risk nudges sent before the learner's own reminder time that day (an evening
+    reminder time after the streak hour): the 3-hour gap then keeps that day's reminder away."""
+    early = {
+        learner.persona.user_id: sum(
+            1 for n in learner.nudges
+            if n.kind == "streak_at_risk" and learner.local(n.at).time() < reminder_time(n.prefs)
+        )
+        for learner in run.learners
+    }  # fmt: skip
+    hit = {user: count for user, count in early.items() if count}
+    daily = sum(
+        1 for learner in run.learners if learner.persona.user_id in hit
+        for n in learner.nudges if n.kind == "daily"
+    )  # fmt: skip
+    return (f"streak-at-risk nudges before the learner's own reminder time: {sum(hit.values())}, "
+            f"to {len(hit)} learners (who got {daily} daily reminders in all)")  # fmt: skip
+
+
 def summary(run: Run) -> str:
     kinds = Counter(n.kind for learner in run.learners for n in learner.nudges)
     total = sum(kinds.values())
@@ -122,6 +141,7 @@ def summary(run: Run) -> str:
         "daily reminders by local weekday: " + ", ".join(
             f"{name} {count}" for name, count in weekdays(run)
         ),
+        streak_before_reminder(run),
         f"nudge events the step did not send (rules changed after the sweep): {len(run.withheld)}",
         *(f"  {at:%m-%d %H:%M}Z {key}: {why}" for at, key, why in run.withheld[:SHOWN_VIOLATIONS]),
         "clock changes inside the run:",
