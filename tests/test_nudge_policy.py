@@ -352,3 +352,9 @@ def test_a_gap_that_ends_in_quiet_hours_ends_with_them() -> None:
     assert next_check(facts(nudging=evening), local("2026-03-03 20:00")) == local(
         "2026-03-04 08:00"
     )
+
+
+def test_a_later_evening_reminder_is_not_pushed_out_by_the_streak_nudge() -> None:
+    f = facts(daily_time="20:30", streak=5, seen="2026-03-02 21:00")
+    assert kind_at(f, "2026-03-03 19:00") == "nothing: nothing due (reminder at 20:30 local)"
+    assert kind_at(f, "2026-03-03 20:30") == "daily"

@@ -12,7 +12,8 @@ between two nudges, at most DAILY_CAP a local day. Then what is due, most import
   3. at the reminder time, the session reminder (every `every_days` days; it names the due
      reviews), or a review reminder when today's session is done but reviews are due;
   4. a milestone earned but not celebrated yet (mastery 50/80/100 %, 7- and 30-day streaks);
-  5. two hours before quiet hours, streak at risk: a streak of 2+ days, nothing done today.
+  5. two hours before quiet hours, streak at risk: a streak of 2+ days, nothing done today (not
+     before a later reminder time that day: the reminder goes instead).
 The reminder time is the learner's daily time, or the end of quiet hours when they chose a time
 inside them. All times are the learner's local time through zoneinfo, so DST changes nothing.
 """
@@ -213,12 +214,21 @@ def _due(facts: Facts, local: datetime) -> tuple[Nudge | None, str]:
     milestone = untold_milestone(facts)
     if milestone:
         return Nudge(NudgeKind.MILESTONE, milestone), f"milestone {milestone} not celebrated yet"
-    if local.time() >= evening_time(nudging) and nudging.slots.get(NudgeKind.STREAK) != str(today):
+    if _streak_time(facts, local) and nudging.slots.get(NudgeKind.STREAK) != str(today):
         streak = current_streak(motivation, today)
         active_yesterday = motivation.last_active_day == today - timedelta(days=1)
         if active_yesterday and streak >= MIN_STREAK_AT_RISK:
             return Nudge(NudgeKind.STREAK, str(today)), f"{streak}-day streak, nothing done today"
     return None, reason
+
+
+def _streak_time(facts: Facts, local: datetime) -> bool:
+    """The evening, but not before a later reminder still to come today (it goes instead)."""
+    if local.time() < evening_time(facts.nudging):
+        return False
+    reminder_at = reminder_time(facts.profile, facts.nudging)
+    reminded = facts.nudging.last_reminder_day == local.date().isoformat()
+    return reminded or local.time() >= reminder_at or reminder_at < evening_time(facts.nudging)
 
 
 def _at_reminder_time(facts: Facts, local: datetime) -> tuple[Nudge | None, str]:
