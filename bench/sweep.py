@@ -62,6 +62,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch_database import scratch_postgres  # noqa: E402
 from core.content_loader import load_course  # noqa: E402
 from core.learner import Profile  # noqa: E402
 from core.motivation import MotivationState  # noqa: E402
@@ -369,24 +370,6 @@ def run_backend(backend: str, url: str, sizes: list[int], repeat: int) -> list[M
     return measures
 
 
-def create_postgres(url: str) -> tuple[str, str]:
-    """A fresh database of our own beside `url`'s: (its URL, its name)."""
-    name = f"pau_bench_sweep_{os.getpid()}"
-    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_postgres(url: str, name: str) -> None:
-    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
 def report(measures: list[Measure], repeat: int, load_before: float) -> None:
     print(f"\nnudge sweep, {DUE:,} due learners (limit {DUE:,}), median of {repeat} sweeps each; "
           f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (the sweep is "
@@ -443,11 +426,8 @@ def main() -> int:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     if "postgres" in backends:
-        url, name = create_postgres(args.postgres)
-        try:
+        with scratch_postgres(args.postgres, "pau_bench_sweep") as url:
             measures += run_backend("postgres", url, sizes, args.repeat)
-        finally:
-            drop_postgres(args.postgres, name)
     report(measures, args.repeat, load_before)
     return 0
 

@@ -71,9 +71,14 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.scratch_database import scratch_postgres  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from tests.fakes.graph_api import PHONE_ID, TOKEN, FakeGraphApi  # noqa: E402
-from tests.load import free_port, wait_until_up  # noqa: E402
+from tests.load import (  # noqa: E402
+    free_port,
+    stop_process,
+    wait_until_up,
+)
 from tests.whatsapp_payloads import APP_SECRET, VERIFY_TOKEN, encoded, sign, text_delivery  # noqa: E402
 
 RATE = 80  # Meta's default throughput per number, enforced by the fake and configured in PAU
@@ -278,15 +283,6 @@ def start_pau(
     return process
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def counts(engine: sa.Engine) -> dict[str, int]:
     queries = {
         "items": "SELECT count(*) FROM webhook_item WHERE channel = 'whatsapp'",
@@ -362,7 +358,7 @@ def pau_run(
             time.sleep(1.0)  # anything sent twice would arrive now
             state = counts(engine)
         finally:
-            stop(server)
+            stop_process(server, timeout=20)
             engine.dispose()
         calls = [c for c in fake.calls if c.kind == "message"]
     row = Row(backend, figures)
@@ -442,29 +438,12 @@ def bare_run(data: Path, script: Path, args: argparse.Namespace, workdir: Path) 
         rounds = [run_wrk(port, data, script, args, workdir / f"wrk-bare-{n}.txt")
                   for n in range(args.bare_rounds)]  # fmt: skip
     finally:
-        stop(server)
+        stop_process(server, timeout=20)
     rounds.sort(key=lambda figures: figures["ok"] / figures["seconds"])
     rates = ", ".join(f"{f['ok'] / f['seconds']:.0f}" for f in rounds)
     row = Row("bare FastAPI (signature only)", rounds[len(rounds) // 2], notes=log_summary(log))
     row.notes.insert(0, f"accepted/s of its {len(rounds)} rounds: {rates} (the median is shown)")
     return row
-
-
-def create_postgres(url: str) -> tuple[str, str]:
-    """A fresh database of our own beside `url`'s: (its URL, its name)."""
-    name = f"pau_bench_wa_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_postgres(url: str, name: str) -> None:
-    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def show(value: float | None, spec: str) -> str:
@@ -543,11 +522,8 @@ def main() -> int:
         pau_run("sqlite", f"sqlite:///{workdir}/bench.db", data, script, users, args, workdir)
     )
     if args.postgres:
-        url, name = create_postgres(args.postgres)
-        try:
+        with scratch_postgres(args.postgres, "pau_bench_wa") as url:
             rows.append(pau_run("postgres", url, data, script, users, args, workdir))
-        finally:
-            drop_postgres(args.postgres, name)
     report(rows, args)
     if args.keep:
         print(f"\nlogs and wrk output: {workdir}")

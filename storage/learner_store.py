@@ -64,6 +64,15 @@ PROFILE_FIELDS = (
 )
 
 
+def profile_of(learner: Learner, course_slug: str) -> Profile:
+    """The learner's profile as the dialogue and the nudge rules see it."""
+    return Profile(
+        consented=learner.consented_at is not None,
+        course_slug=course_slug,
+        **{name: getattr(learner, name) for name in PROFILE_FIELDS},
+    )
+
+
 @dataclass(frozen=True)
 class Ingested:
     learner_id: int
@@ -270,11 +279,7 @@ class SqlLearnerStore:
         learner = self._learner(learner_id)
         conversation = self.session.get(Conversation, learner_id)
         enrollment = self._enrollment(learner_id)
-        profile = Profile(
-            consented=learner.consented_at is not None,
-            course_slug=enrollment.course_slug if enrollment else "",
-            **{name: getattr(learner, name) for name in PROFILE_FIELDS},
-        )
+        profile = profile_of(learner, enrollment.course_slug if enrollment else "")
         progress = {
             cid: ConceptProgress.from_dict(value)
             for cid, value in (enrollment.progress if enrollment else {}).items()

@@ -23,7 +23,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.events import EventKind, InboundEvent
-from core.learner import Profile
 from core.motivation import MotivationState
 from core.nudges import Decision, Facts, Nudge, NudgeState, decide
 from storage.db import from_db, to_db
@@ -31,7 +30,7 @@ from storage.learner_store import (
     INBOUND_TABLE,
     INTERNAL,
     LEARNER_TABLE,
-    PROFILE_FIELDS,
+    profile_of,
 )
 from storage.models import Enrollment, InboundMessage, Learner, ReviewCardRecord
 
@@ -80,13 +79,8 @@ def sweep(
 
 
 def facts_of_row(learner: Learner, course_slug: str, due_reviews: int) -> Facts:
-    profile = Profile(
-        consented=learner.consented_at is not None,
-        course_slug=course_slug,
-        **{name: getattr(learner, name) for name in PROFILE_FIELDS},
-    )
     return Facts(
-        profile=profile,
+        profile=profile_of(learner, course_slug),
         nudging=NudgeState.from_dict(learner.nudge_state or {}),
         motivation=MotivationState.from_dict(learner.motivation or {}),
         last_seen=from_db(learner.last_inbound_at) if learner.last_inbound_at else None,

@@ -46,15 +46,22 @@ SWEEP_WAIT = 75.0  # seconds: until the next minute's sweep has run
 PER_NUDGE = 0.3  # seconds of one worker's time to process and send a nudge, with room to spare
 
 
+def learners_due_soon(learners: int) -> tuple[str, list[int]]:
+    """A fresh database with `learners` whose daily reminder the policy would send now, not
+    yet marked due (`make_due`); its URL and their chat ids."""
+    url = empty_postgres()
+    prepare_database(url)
+    chats = seed_learners(url, learners, due=False)
+    assert reasons_now(url) == {"reminder time": learners}
+    return url, chats
+
+
 def test_two_workers_sweeping_at_once_send_every_learner_exactly_one_nudge(
     tmp_path: Path,
 ) -> None:
     # more than one sweep transaction's batch: the other worker's sweep takes the rest
     learners = NUDGE_BATCH + 100
-    url = empty_postgres()
-    prepare_database(url)
-    chats = seed_learners(url, learners, due=False)
-    assert reasons_now(url) == {"reminder time": learners}
+    url, chats = learners_due_soon(learners)
     started = time.monotonic()
     with CountingBotApi() as fake:
         workers = [Worker(name, url, fake, tmp_path, debug_logs=True) for name in ("a", "b")]
@@ -96,10 +103,7 @@ def test_a_worker_killed_while_its_nudges_are_sending_leaves_them_to_the_next_ex
     tmp_path: Path,
 ) -> None:
     learners = 100
-    url = empty_postgres()
-    prepare_database(url)
-    chats = seed_learners(url, learners, due=False)
-    assert reasons_now(url) == {"reminder time": learners}
+    url, chats = learners_due_soon(learners)
     with CountingBotApi() as fake:
         for chat in chats:  # the Bot API takes the sends and never answers, nor carries them out
             fake.hang(chat)
@@ -139,10 +143,7 @@ def test_a_worker_killed_inside_the_sweep_after_claiming_leaves_every_nudge_to_t
     tmp_path: Path,
 ) -> None:
     learners = 100
-    url = empty_postgres()
-    prepare_database(url)
-    chats = seed_learners(url, learners, due=False)
-    assert reasons_now(url) == {"reminder time": learners}
+    url, chats = learners_due_soon(learners)
     with CountingBotApi() as fake:
         first, second = (Worker(name, url, fake, tmp_path) for name in ("first", "second"))
         try:

@@ -33,7 +33,7 @@ from storage.db import make_engine, reading, transaction
 from storage.models import Conversation, Enrollment, Learner
 from storage.nudge_sweep import sweep
 from tests.fakes.telegram_api import BOT_TOKEN, FakeBotApi
-from tests.load import ROOT
+from tests.load import ROOT, stop_process
 
 COURSE = "science-of-learning"  # the demo course
 FIRST_CHAT = 900_000_000
@@ -235,13 +235,8 @@ class Worker:
             self.process.wait()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
