@@ -271,3 +271,112 @@ class SentPoll(SQLModel, table=True):
     learner_id: int = Field(foreign_key="learner.id", ondelete="CASCADE", index=True)
     item_id: str = Field(max_length=64)
     created_at: datetime
+
+
+# --- Mentors and the admin page (DESIGN.md §8) ---
+
+
+class Staff(SQLModel, table=True):
+    """A mentor or an admin of the admin page. E-mail addresses are kept lower-case."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    name: str = Field(default="", max_length=80)
+    role: str = Field(max_length=16)  # mentor | admin
+    password_hash: str = Field(max_length=255)  # argon2
+    active: bool = True
+    on_duty: bool = True  # pinged for urgent escalations
+    can_see_phone: bool = False  # an admin may allow a mentor to see learners' phone numbers
+    created_at: datetime
+    last_login_at: datetime | None = None
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored, so a
+    leaked table signs nobody in. Logging out deletes the row."""
+
+    __tablename__ = "staff_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: int = Field(foreign_key="staff.id", ondelete="CASCADE", index=True)
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime
+    address: str = Field(default="", max_length=64)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Every sign-in try, for throttling per account and per address (across processes)."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        sa.Index("ix_login_attempt_email", "email", "at"),
+        sa.Index("ix_login_attempt_address", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    address: str = Field(max_length=64)
+    succeeded: bool = False
+    at: datetime
+
+
+class AuditEntry(SQLModel, table=True):
+    """One staff action. `detail` carries ids and settings, never a learner's text."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    staff_email: str = Field(default="", max_length=254)  # kept when the account goes
+    action: str = Field(max_length=64)  # e.g. "login", "escalation.reply", "staff.create"
+    target: str = Field(default="", max_length=128)  # e.g. "escalation:12", "learner:5"
+    detail: dict[str, Any] = _json_column()
+    address: str = Field(default="", max_length=64)
+
+
+class Escalation(SQLModel, table=True):
+    """A learner's question for a human: opened by the dialogue, claimed, answered and resolved
+    by a mentor. The mentor's reply reaches the learner as an internal event (mentor_replied)."""
+
+    __table_args__ = (sa.Index("ix_escalation_inbox", "status", "urgent", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    learner_id: int = Field(foreign_key="learner.id", ondelete="CASCADE", index=True)
+    course_slug: str = Field(default="", max_length=64)
+    concept_id: str = Field(default="", max_length=64)  # what they were studying, when known
+    question: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    reason: str = Field(default="asked", max_length=16)  # asked | tutor | crisis | no_answer
+    urgent: bool = False
+    status: str = Field(default="open", max_length=16)  # open | claimed | answered | resolved
+    draft: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    claimed_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    claimed_at: datetime | None = None
+    reply: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+    replied_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    replied_at: datetime | None = None
+    replies_sent: int = 0  # a mentor may write more than once; each is its own event
+    resolved_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    resolved_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class FaqEntry(SQLModel, table=True):
+    """A mentor's answer saved for the course: the tutor and the retrieval use it next time."""
+
+    __tablename__ = "faq_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_slug: str = Field(
+        sa_column=sa.Column(
+            sa.String(64), sa.ForeignKey("course.slug", ondelete="CASCADE"), index=True
+        )
+    )
+    concept_id: str = Field(default="", max_length=64)
+    question: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    answer: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    created_at: datetime

@@ -1,4 +1,4 @@
-"""The FastAPI app: platform webhooks, health, readiness and metrics."""
+"""The FastAPI app: platform webhooks, the admin page, health, readiness and metrics."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.logs import failure
 from scheduler.jobs import start_scheduler
-from webhooks import metrics
+from webhooks import admin, metrics
 from webhooks.config import Settings, get_settings
 from webhooks.container import Pau, build
 from webhooks.telegram_webhook import router as telegram_router
@@ -75,6 +75,7 @@ def create_app(
     app.include_router(telegram_router)
     app.include_router(whatsapp_router)
     metrics.expose(app)
+    admin.mount(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,5 @@
+"""Admin page: audit (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Admin page: cohorts (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

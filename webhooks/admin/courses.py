@@ -1,0 +1,5 @@
+"""Admin page: courses (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

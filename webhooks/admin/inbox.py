@@ -1,0 +1,5 @@
+"""Admin page: inbox (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Admin page: learners (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

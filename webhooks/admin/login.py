@@ -1,0 +1,5 @@
+"""Admin page: login (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

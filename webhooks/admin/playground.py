@@ -1,0 +1,5 @@
+"""Admin page: playground (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

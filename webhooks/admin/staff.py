@@ -1,0 +1,5 @@
+"""Admin page: staff (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
