@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import redis
 from sqlalchemy.engine import Engine
 
+from bot.playground import add_playground
 from bot.telegram import CHANNEL as TELEGRAM
 from bot.telegram import TelegramSender, make_bot
 from core.command_worker import CommandWorker
@@ -361,4 +362,5 @@ def build(settings: Settings, *, migrate: bool | None = None, clock: Clock = utc
     from webhooks.whatsapp_channel import add_whatsapp  # it builds on Pau
 
     add_whatsapp(pau)
+    add_playground(pau)
     return pau
