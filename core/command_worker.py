@@ -8,12 +8,17 @@ lease runs out and another worker takes it), its effect on the dialogue happens 
 
 Performers are plain functions, (learner id, args) in, JSON-able result out; they run in this
 worker's threads so CPU work (grading, drawing) never blocks the event loop that answers webhooks.
+
+`on_finished`, when set, hears of every try once it is settled: the command kind, the seconds
+from its start to its outcome being stored, and how it ended (FINISHED_OUTCOMES); the metrics
+hang on it, core itself knows nothing of Prometheus.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -33,9 +38,14 @@ RESULT_KINDS = {
     CommandKind.GRADE_EXPLANATION: EventKind.GRADED,
     CommandKind.RENDER_CHART: EventKind.CHART_READY,
     CommandKind.EXPORT_DATA: EventKind.EXPORT_READY,
+    CommandKind.NOTIFY_MENTORS: EventKind.MENTORS_NOTIFIED,
 }
 LEASE_MARGIN_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 300.0
+# How a try ended, for `on_finished`: its result stored; an error, or a time-out, with tries
+# left (tried again later); the last try failed (command_failed stored); or its outcome could not
+# be stored (the lease runs out and the command is tried again).
+FINISHED_OUTCOMES = ("done", "retried", "timeout", "failed", "unsettled")
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -56,6 +66,7 @@ class CommandWorker:
         self.clock = clock
         self.policies = policies
         self.on_result: Callable[[], None] | None = None  # e.g. wake the event processing
+        self.on_finished: Callable[[str, float, str], None] | None = None  # kind, seconds, outcome
         self._running: dict[CommandKind, int] = defaultdict(int)
         self._tasks: set[asyncio.Task[None]] = set()
         slots = sum(policies[kind].concurrency for kind in performers)
@@ -112,14 +123,17 @@ class CommandWorker:
             ]
 
     async def _run(self, command: PendingCommand, policy: CommandPolicy) -> None:
+        started = time.monotonic()
         loop = asyncio.get_running_loop()
         perform = self.performers[command.kind]
         work = loop.run_in_executor(self._threads, perform, command.learner_id, command.args)
         outcome: InboundEvent | str
+        timed_out = False
         try:
             result = await asyncio.wait_for(asyncio.shield(work), policy.timeout_seconds)
             outcome = InboundEvent.result(RESULT_KINDS[command.kind], command.ref, **result)
         except TimeoutError:
+            timed_out = True
             outcome = f"timed out after {policy.timeout_seconds:g} s"
         except Exception as error:  # the performer's own failure: counted as one try
             failure(log, "command", learner=command.learner_id, error=error,
@@ -131,13 +145,19 @@ class CommandWorker:
             else:  # timed out: a thread cannot be stopped, so its slot stays taken until it ends
                 work.add_done_callback(lambda done: self._release(command.kind, done))
         try:
-            await asyncio.to_thread(self._settle, command, policy, outcome)
+            settled = await asyncio.to_thread(self._settle, command, policy, outcome)
         except Exception as error:  # the lease runs out and the command is tried again
             failure(log, "storing a command's outcome", learner=command.learner_id, error=error,
                     command=command.id)  # fmt: skip
+            self._finished(command, started, "unsettled")
             return
+        self._finished(command, started, "timeout" if timed_out and settled == "retried" else settled)
         if self.on_result is not None:
             self.on_result()
+
+    def _finished(self, command: PendingCommand, started: float, outcome: str) -> None:
+        if self.on_finished is not None:
+            self.on_finished(command.kind.value, time.monotonic() - started, outcome)
 
     def _release(self, kind: CommandKind, done: asyncio.Future[Any]) -> None:
         if not done.cancelled():
@@ -146,12 +166,14 @@ class CommandWorker:
 
     def _settle(
         self, command: PendingCommand, policy: CommandPolicy, outcome: InboundEvent | str
-    ) -> None:
+    ) -> str:
+        """Store the try's outcome; returns "done", "failed" (the last try) or "retried"."""
         now = self.clock()
         with self.queue() as queue:
             if isinstance(outcome, InboundEvent):
                 queue.finish(command, outcome, now)
-            elif command.attempts + 1 >= policy.max_attempts:
+                return "done"
+            if command.attempts + 1 >= policy.max_attempts:
                 log.error("command gave up learner=%s command=%s kind=%s tries=%s",
                           command.learner_id, command.id, command.kind.value,
                           policy.max_attempts)  # fmt: skip
@@ -159,6 +181,7 @@ class CommandWorker:
                     EventKind.COMMAND_FAILED, command.ref, command=command.kind, reason=outcome
                 )
                 queue.finish(command, failed, now)
-            else:
-                wait = timedelta(seconds=backoff_seconds(command.attempts))
-                queue.retry(command, now + wait, outcome)
+                return "failed"
+            wait = timedelta(seconds=backoff_seconds(command.attempts))
+            queue.retry(command, now + wait, outcome)
+            return "retried"

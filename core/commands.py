@@ -23,6 +23,7 @@ class CommandKind(StrEnum):
     GRADE_EXPLANATION = "grade_explanation"  # -> graded
     RENDER_CHART = "render_chart"  # -> chart_ready
     EXPORT_DATA = "export_data"  # -> export_ready
+    NOTIFY_MENTORS = "notify_mentors"  # an urgent escalation -> mentors_notified
 
 
 @dataclass(frozen=True)
@@ -54,4 +55,5 @@ POLICIES: Mapping[CommandKind, CommandPolicy] = {
     CommandKind.GRADE_EXPLANATION: CommandPolicy(timeout_seconds=30, max_attempts=3, concurrency=1),
     CommandKind.RENDER_CHART: CommandPolicy(timeout_seconds=15, max_attempts=2, concurrency=2),
     CommandKind.EXPORT_DATA: CommandPolicy(timeout_seconds=60, max_attempts=3, concurrency=1),
+    CommandKind.NOTIFY_MENTORS: CommandPolicy(timeout_seconds=20, max_attempts=5, concurrency=2),
 }

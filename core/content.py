@@ -64,6 +64,16 @@ class Concept:
 
 
 @dataclass(frozen=True)
+class FaqAnswer:
+    """A mentor's answer saved for the course (from the admin page): retrieval finds it next
+    time a learner asks something like it."""
+
+    question: str
+    answer: str
+    concept_id: str = ""
+
+
+@dataclass(frozen=True)
 class Course:
     slug: str
     title: str
@@ -71,6 +81,7 @@ class Course:
     language: str
     version: int
     concepts: tuple[Concept, ...] = field(default_factory=tuple)
+    faq: tuple[FaqAnswer, ...] = ()
 
     def concept(self, concept_id: str) -> Concept | None:
         return next((c for c in self.concepts if c.id == concept_id), None)

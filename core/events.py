@@ -24,6 +24,9 @@ class EventKind(StrEnum):
     TIMER_FIRED = "timer_fired"  # `data`: the timer's name
     COMMAND_FAILED = "command_failed"  # `data`: the command kind and the reason
     NUDGE = "nudge"  # from the nudge sweep; `data`: its kind (`nudge`) and `slot` (core/nudges)
+    MENTOR_REPLIED = "mentor_replied"  # `data`: the escalation, the mentor's name and text
+    MENTOR_RESOLVED = "mentor_resolved"  # `data`: the escalation a mentor marked resolved
+    MENTORS_NOTIFIED = "mentors_notified"  # an urgent escalation's ping went out (no reply)
 
 
 INTERNAL_KINDS = frozenset(
@@ -34,6 +37,9 @@ INTERNAL_KINDS = frozenset(
         EventKind.TIMER_FIRED,
         EventKind.COMMAND_FAILED,
         EventKind.NUDGE,
+        EventKind.MENTOR_REPLIED,
+        EventKind.MENTOR_RESOLVED,
+        EventKind.MENTORS_NOTIFIED,
     }
 )
 

@@ -43,6 +43,11 @@ class Passage:
     concept_id: str
     concept_title: str
     text: str
+    question: str = ""  # a mentor's FAQ answer: the question it answered (matched, not quoted)
+
+    @property
+    def from_faq(self) -> bool:
+        return bool(self.question)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class Answer:
 
 
 class CourseIndex:
-    """BM25 over the course's lesson paragraphs, summaries and quiz explanations."""
+    """BM25 over the course's lesson paragraphs and summaries, and mentors' FAQ answers."""
 
     K1 = 1.2
     B = 0.75
@@ -68,7 +73,13 @@ class CourseIndex:
                         self.passages.append(Passage(concept.id, title, paragraph.strip()))
             if concept.summary:
                 self.passages.append(Passage(concept.id, title, concept.summary))
-        self.documents = [Counter(terms(f"{p.concept_title} {p.text}")) for p in self.passages]
+        for faq in course.faq:
+            answered = course.concept(faq.concept_id)
+            title = answered.title if answered else course.title
+            self.passages.append(Passage(faq.concept_id, title, faq.answer, faq.question))
+        self.documents = [
+            Counter(terms(f"{p.concept_title} {p.question} {p.text}")) for p in self.passages
+        ]
         lengths = [sum(d.values()) for d in self.documents]
         self.average_length = sum(lengths) / max(len(lengths), 1)
         frequency: Counter[str] = Counter()

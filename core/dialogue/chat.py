@@ -103,7 +103,8 @@ def answer_question(turn: Turn, event: InboundEvent) -> Transition:
             concept_id = found.passage.concept_id
             passage = excerpt(found.passage.text, question)
             title = found.passage.concept_title
-            answer = Text(t("answer_from_course", title=title, passage=passage))
+            key = "answer_from_faq" if found.passage.from_faq else "answer_from_course"
+            answer = Text(t(key, title=title, passage=passage))
     record = ActivityRecord("question", concept_id=concept_id, response=question)
     return turn.stay(answer, *way_back(turn)).then(writes=(record,))
 

@@ -5,6 +5,7 @@ A Transition is the whole outcome of one event (DESIGN.md §2):
   - `replies` to the learner;
   - `writes`: records that belong to this event (finished activities, and so FSRS reviews);
   - `commands` and `timers`: work to do after the commit, whose results come back as events;
+  - `escalation`: a question for a mentor, stored with the rest (core/escalations.py);
   - `erase_learner`: the learner declined consent or asked for deletion.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from core.commands import Command, Timer
 from core.content import Course
+from core.escalations import EscalationRequest, MentorHours
 from core.dialogue.states import State
 from core.learner import (
     ActivityRecord,
@@ -61,6 +63,7 @@ class World:
 
     courses: Mapping[str, Course]
     catalog_for: Callable[[str], Catalog] = Catalog
+    mentor_hours: MentorHours = field(default_factory=MentorHours)
 
     def course(self, slug: str) -> Course | None:
         return self.courses.get(slug)
@@ -77,6 +80,7 @@ class Transition:
     writes: tuple[ActivityRecord, ...] = ()
     commands: tuple[Command, ...] = ()
     timers: tuple[Timer, ...] = ()
+    escalation: EscalationRequest | None = None  # a question for a human mentor
     erase_learner: bool = False
 
     def then(
