@@ -23,7 +23,8 @@ from core.replies import Template
 
 RECONNECT = "reconnect"  # a reply is waiting: "reply to carry on"
 NUDGE_KINDS = tuple(f"nudge_{kind}" for kind in NudgeKind)  # as core/dialogue/nudging.py names them
-REQUIRED = (RECONNECT, *NUDGE_KINDS)
+MENTOR_REPLY = "mentor_reply"  # as core/dialogue/mentor.py names it
+REQUIRED = (RECONNECT, *NUDGE_KINDS, MENTOR_REPLY)
 PACKAGED = Path(str(resources.files("prompts") / "whatsapp_templates.yaml"))
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 

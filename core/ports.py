@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from core.commands import Command, CommandKind, Timer
 from core.dialogue.model import Snapshot
+from core.escalations import EscalationRequest
 from core.events import InboundEvent
 from core.learner import ActivityRecord
 from core.replies import Reply
@@ -44,6 +45,9 @@ class LearnerStore(Protocol):
     ) -> None: ...
     def add_command(self, learner_id: int, command: Command, now: datetime) -> None: ...
     def add_timer(self, learner_id: int, timer: Timer, key: str, now: datetime) -> None: ...
+    def open_escalation(
+        self, learner_id: int, request: EscalationRequest, now: datetime
+    ) -> int: ...
     def mark_processed(
         self, inbound_id: int, now: datetime, *, error: str | None = None, scrub: bool = False
     ) -> None: ...

@@ -13,6 +13,7 @@ its reason and the learner hears an apology, once. Other learners are never held
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from core.dialogue import World, step
@@ -30,12 +31,14 @@ MAX_EVENTS_PER_TURN = 20  # then the next learner gets a turn
 
 class Runner:
     def __init__(
-        self, transactions: Transactions, world: World, clock: Clock, locks: Locks
-    ) -> None:
+        self, transactions: Transactions, world: World, clock: Clock, locks: Locks,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:  # fmt: skip
         self.transactions = transactions
         self.world = world
         self.clock = clock
         self.locks = locks
+        self.on_event = on_event  # hears each processed event's kind, once it is committed
 
     def process_learner(self, learner_id: int) -> int:
         """Process the learner's due events (a turn's worth at most); returns how many."""
@@ -53,11 +56,13 @@ class Runner:
                 if pending is None:
                     return False
                 self._handle(store, learner_id, pending)
-            return True
         except Exception as error:  # anything: a bug, bad data, a storage error
             failure(log, "event", learner=learner_id, error=error, level=logging.ERROR)
             self._note_failure(learner_id, f"{type(error).__name__}: {error}")
             return False
+        if self.on_event is not None:  # after the commit: a try rolled back is not counted
+            self.on_event(pending.event.kind.value)
+        return True
 
     def _handle(self, store: LearnerStore, learner_id: int, pending: PendingEvent) -> None:
         # The learner's moment is when the message arrived, not when a backlog reached it; a
@@ -117,6 +122,8 @@ def commit(
     after = transition.applied_to(before)
     store.save(learner_id, after, now)
     store.enqueue(address, learner_id, replies, now)
+    if transition.escalation is not None:
+        store.open_escalation(learner_id, transition.escalation, now)
     for command in transition.commands:
         store.add_command(learner_id, command, now)
     for number, timer in enumerate(transition.timers):

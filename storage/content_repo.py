@@ -8,11 +8,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from core.content import Concept, Course, ExplainBack, QuizItem, QuizType
+from core.content import Concept, Course, ExplainBack, FaqAnswer, QuizItem, QuizType
 from storage.db import to_db
-from storage.models import ConceptRecord, CourseRecord
+from storage.models import ConceptRecord, CourseRecord, FaqEntry
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,18 @@ def import_course(session: Session, *, course: Course, now: datetime) -> ImportR
     return ImportResult(course.slug, outcome, record.revision, len(course.concepts))
 
 
-def course_revisions(session: Session) -> dict[str, int]:
-    """Each course's import revision: a cheap way to notice that content changed."""
+def course_revisions(session: Session) -> dict[str, tuple[int, int]]:
+    """Each course's import revision and its newest FAQ answer: a cheap way to notice that
+    content changed (an import, or a mentor's answer saved for the course)."""
+    newest_faq = dict(
+        session.exec(
+            select(FaqEntry.course_slug, sa.func.max(FaqEntry.id)).group_by(
+                col(FaqEntry.course_slug)
+            )
+        ).all()
+    )
     return {
-        slug: revision
+        slug: (revision, int(newest_faq.get(slug) or 0))
         for slug, revision in session.exec(select(CourseRecord.slug, CourseRecord.revision))
     }
 
@@ -122,5 +131,13 @@ def load_courses(session: Session) -> dict[str, Course]:
             language=record.language,
             version=record.version,
             concepts=tuple(concept_from_dict(dict(row.body)) for row in rows),
+            faq=tuple(
+                FaqAnswer(entry.question, entry.answer, entry.concept_id)
+                for entry in session.exec(
+                    select(FaqEntry)
+                    .where(FaqEntry.course_slug == record.slug)
+                    .order_by(col(FaqEntry.id))
+                )
+            ),
         )
     return courses

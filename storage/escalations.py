@@ -399,3 +399,23 @@ def open_summary(session: Session, *, now: datetime) -> tuple[int, float]:
     if not number or oldest is None:
         return 0, 0.0
     return int(number), max(0.0, (to_db(now) - to_db(oldest)).total_seconds())
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    """What an urgent alert says: which escalation, why, and who is on duty (no learner text)."""
+
+    escalation_id: int
+    reason: str
+    created_at: datetime
+    on_duty: list[str]  # the e-mail addresses of active, on-duty mentors and admins
+
+
+def alert_facts(session: Session, *, escalation_id: int) -> AlertFacts | None:
+    row = session.get(Escalation, escalation_id)
+    if row is None:
+        return None
+    emails = session.exec(
+        select(Staff.email).where(col(Staff.active), col(Staff.on_duty)).order_by(col(Staff.id))
+    ).all()
+    return AlertFacts(escalation_id, row.reason, row.created_at, list(emails))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,12 +18,13 @@ from core.commands import Command, Timer
 from core.dialogue.model import Snapshot
 from core.dialogue.nudging import facts_of
 from core.dialogue.states import State
+from core.escalations import EscalationRequest
 from core.events import EventKind, InboundEvent
 from core.learner import ActivityRecord, ConceptProgress, LearningStats, Profile
 from core.motivation import MotivationState
 from core.nudges import NudgeState, next_check
 from core.ports import Address, PendingEvent
-from core.replies import Reply, reply_to_dict
+from core.replies import Reply, Template, reply_to_dict
 from core.review import ReviewScheduler
 from storage.db import from_db, to_db
 from storage.models import (
@@ -36,6 +38,8 @@ from storage.models import (
 )
 from storage.privacy import delete_learner
 from storage.review_cards import due_reviews, is_review, record_review
+
+log = logging.getLogger(__name__)
 
 INTERNAL = "internal"  # the channel of command results and timers
 WINDOWED_CHANNELS = frozenset({"whatsapp"})  # free-form replies within 24 h of the last message
@@ -412,6 +416,10 @@ class SqlLearnerStore:
     ) -> None:
         # A learner who blocked the bot gets nothing: the replies are kept as not sent, with why.
         blocked = learner_id is not None and self._learner(learner_id).unreachable
+        if learner_id is not None and any(isinstance(reply, Template) for reply in replies):
+            # a template asks them to write already: no "reconnect" template on top of it
+            learner = self._learner(learner_id)
+            learner.window_knocked_at = learner.window_knocked_at or to_db(now)
         for reply in replies:
             self.session.add(
                 OutboxMessage(
@@ -437,6 +445,17 @@ class SqlLearnerStore:
                 created_at=to_db(now),
             )
         )
+
+    def open_escalation(self, learner_id: int, request: EscalationRequest, now: datetime) -> int:
+        from storage.escalations import open_escalation  # it builds on this module
+
+        enrollment = self._enrollment(learner_id)
+        log.warning("escalation opened: a learner's question waits for a mentor%s",
+                    " (urgent)" if request.urgent else "")  # fmt: skip
+        return open_escalation(
+            self.session, learner_id=learner_id, request=request,
+            course_slug=enrollment.course_slug if enrollment else "", now=now,
+        )  # fmt: skip
 
     def add_timer(self, learner_id: int, timer: Timer, key: str, now: datetime) -> None:
         event = InboundEvent.result(EventKind.TIMER_FIRED, timer.ref, name=timer.name)

@@ -11,6 +11,7 @@ from storage.models import (
     CommandRecord,
     Conversation,
     Enrollment,
+    Escalation,
     InboundMessage,
     Learner,
     OutboxMessage,
@@ -34,6 +35,6 @@ def delete_learner(session: Session, *, learner_id: int) -> None:
         )
     )
     for model in (OutboxMessage, Activity, Enrollment, Conversation, ReviewCardRecord, SentPoll,
-                  CommandRecord):  # fmt: skip
+                  CommandRecord, Escalation):  # fmt: skip
         session.execute(sa.delete(model).where(col(model.learner_id) == learner_id))
     session.execute(sa.delete(Learner).where(col(Learner.id) == learner_id))

@@ -134,8 +134,9 @@ def test_small_talk_after_a_session(memo_onboarded: MemoryLearner) -> None:
             ("that was fun, see you tomorrow", "See you tomorrow!"),
             ("thanks!", ["You're welcome!", "What would you like to do?"]),
             ("bye", "See you tomorrow!"),
-            ("I want to talk to a real person", [
-                "I've passed your request on to the PAU team", "What would you like to do?"]),
+            ("I want to talk to a real person", "What would you like to ask them?"),
+            ("how do I keep at it in a busy week", [
+                "your question is with a mentor now", "What would you like to do?"]),
             ("why?", ["The idea behind “", "What would you like to do?"]),
             ("quiz me", "❓"),
         ]

@@ -22,6 +22,7 @@ A, Q, HI, TY, BYE, TALK = (Meaning.ANSWER, Meaning.QUESTION, Meaning.GREETING, M
 SKIP, IDK, HUMAN, ACT, CMD = (Meaning.SKIP, Meaning.DONT_KNOW, Meaning.HUMAN, Meaning.ACTIVITY,
                               Meaning.COMMAND)  # fmt: skip
 CANCEL, STOP, HUH = Meaning.CANCEL, Meaning.STOP, Meaning.UNCLEAR
+CRISIS = Meaning.CRISIS
 
 # fmt: off
 ROWS = [
@@ -51,12 +52,12 @@ ROWS = [
     Row("explain-back", "hi", HI, "stays", "Hi Ada"),
     Row("explain-back", "ok", TALK, "stays", "Back to your explanation"),
     Row("explain-back", "cancel", CANCEL, "ended", 'send "stop"'),
-    Row("explain-back", "I want to talk to a real person", HUMAN, "stays", "a person will reply"),
+    Row("explain-back", "I want to talk to a real person", HUMAN, "stays", "What would you like to ask them?"),
     Row("explain-back", "quiz me", ACT, "stays", "middle of a session"),
     Row("explain-back", "If you talk to someone about it, you have to pull it out of memory",
         A, "grading"),
     Row("reflection", "Als Mensch vergesse ich schnell, also lese ich alles noch mal", A, "done"),
-    Row("reflection", "can I talk to a mentor", HUMAN, "stays", "a person will reply"),
+    Row("reflection", "can I talk to a mentor", HUMAN, "stays", "What would you like to ask them?"),
     Row("explain-back", "stop", STOP, "stopped", "unsubscribed"),
     Row("reflection", "What I usually do is reread my notes before a meeting; a self-test "
         "would be writing the three points down first.", A, "done", "Thanks for reflecting"),
@@ -177,8 +178,15 @@ ROWS = [
     Row("idle", "next lesson please", ACT, "session", "Step 1 of 3"),
     Row("idle", "teach me something", ACT, "session"),
     Row("idle", "frag mich ab", ACT, "quiz"),
-    Row("idle", "I want to talk to a real person", HUMAN, "stays", "a person will reply"),
-    Row("idle", "can I speak to a human", HUMAN, "stays", "a person will reply"),
+    Row("idle", "I want to talk to a real person", HUMAN, "stays", "What would you like to ask them?"),
+    Row("idle", "can I speak to a human", HUMAN, "stays", "What would you like to ask them?"),
+    Row("idle", "can I talk to a mentor about fitting reviews around my exams?", HUMAN, "stays",
+        "your question is with a mentor"),
+    # crisis language: the fixed safe reply, wherever the learner is (an urgent escalation too)
+    Row("idle", "i want to kill myself", CRISIS, "stays", "116 123"),
+    Row("lesson", "honestly I just want to die", CRISIS, "stays", "findahelpline.com"),
+    Row("explain-back", "I've been thinking about suicide", CRISIS, "stays", "988"),
+    Row("reflection", "Ich will nicht mehr leben", CRISIS, "stays", "0800 111 0 111"),
     Row("idle", "mentor", HUMAN, "stays"),
     Row("idle", "ich möchte mit einem Menschen sprechen", HUMAN, "stays"),
     Row("idle", "why?", Q, "stays"),
@@ -292,7 +300,7 @@ ROWS = [
     Row("idle", "ok", TALK, "stays", "No rush"),
     Row("choice quiz", "I think it's b but not sure", A, "wrong"),
     Row("explain-back", "yes", HUH, "stays", "Explain it in a few sentences"),
-    Row("explain-back", "mentor", HUMAN, "stays", "a person will reply"),
+    Row("explain-back", "mentor", HUMAN, "stays", "What would you like to ask them?"),
     Row("explain-back", "hello there", HI, "stays"),
     Row("reflection", "Ich lese meine Notizen noch mal, aber einmal lesen ist nie genug", A,
         "done"),

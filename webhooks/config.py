@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     whatsapp_rate: float = Field(default=80.0, gt=0, le=1000)  # messages a second for the number
     whatsapp_per_recipient_rate: float = Field(default=1.0, gt=0)  # to one learner, after a burst
     whatsapp_templates: str = ""  # outside the 24-hour window; "": prompts/whatsapp_templates.yaml
+    # mentors: when they answer (what learners are told), and how urgent escalations reach them
+    pau_mentor_hours: str = "mon-fri 09:00-17:00 UTC"
+    pau_mentor_alert_url: str | None = None  # POSTed a JSON alert (e.g. a Slack/Teams webhook)
+    pau_mentor_alert_command: str | None = None  # run with the JSON alert on stdin (e.g. mail)
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     pau_llm_model: str = "claude-sonnet-4-5"

@@ -25,6 +25,7 @@ from core.content import Course
 from core.delivery import Dispatcher
 from core.dialogue import World
 from core.errors import ConfigurationError
+from core.escalations import MentorHours
 from core.events import InboundEvent
 from core.logs import failure
 from core.performers import CORE_PERFORMERS
@@ -47,6 +48,7 @@ from storage.outbox import SqlOutbox
 from storage.review_cards import learners_due_for_refit, review_history, save_parameters
 from webhooks import metrics
 from webhooks.config import Settings
+from webhooks.mentor_alerts import send_alert, urgent_alert
 
 log = logging.getLogger(__name__)
 NUDGE_BATCH = 500  # learners per sweep transaction
@@ -65,20 +67,28 @@ class Pau:
     telegram: TelegramSender | None = None
     whatsapp: Any = None  # webhooks.whatsapp_channel.WhatsAppChannel, when configured
 
-    content_revisions: dict[str, int] = field(default_factory=dict)
+    content_revisions: dict[str, tuple[int, int]] = field(default_factory=dict)
     wake: Callable[[], None] | None = None  # run the work job now (set by the scheduler)
     _working: bool = False  # a tick is running
     _again: bool = False  # ... and something came in meanwhile: it goes round once more
 
     def __post_init__(self) -> None:
-        self.world = World(courses=self.load_courses())
-        self.runner = Runner(self._learner_store, self.world, self.clock, self.locks)
+        self.mentor_hours = MentorHours.parse(self.settings.pau_mentor_hours)
+        self.world = World(courses=self.load_courses(), mentor_hours=self.mentor_hours)
+        self.runner = Runner(
+            self._learner_store, self.world, self.clock, self.locks, on_event=metrics.count_event
+        )
         self.dispatcher = Dispatcher(
             self._outbox, self.senders, self.clock, observe=metrics.count_delivery
         )
-        performers = {**CORE_PERFORMERS, CommandKind.EXPORT_DATA: self._export}
+        performers = {
+            **CORE_PERFORMERS,
+            CommandKind.EXPORT_DATA: self._export,
+            CommandKind.NOTIFY_MENTORS: self._notify_mentors,
+        }
         self.commands = CommandWorker(self._command_queue, performers, self.clock)
         self.commands.on_result = self.request_work
+        self.commands.on_finished = metrics.observe_command
 
     def request_work(self) -> None:
         """Something new to do (a message stored, a command's result in): the tick running now
@@ -117,6 +127,15 @@ class Pau:
             "summary": export_summary(document),
         }
 
+    def _notify_mentors(self, learner_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
+        """An urgent escalation: ping the on-duty mentors (PAU_MENTOR_ALERT_URL or _COMMAND)."""
+        with reading(self.engine) as session:
+            alert = urgent_alert(
+                session, escalation_id=int(args["escalation_id"]),
+                base_url=self.settings.pau_base_url,
+            )  # fmt: skip
+        return send_alert(alert, self.settings)
+
     def load_courses(self) -> dict[str, Course]:
         with transaction(self.engine) as session:
             self.content_revisions = course_revisions(session)
@@ -127,7 +146,7 @@ class Pau:
         with transaction(self.engine) as session:
             if course_revisions(session) == self.content_revisions:
                 return False
-        self.world = World(courses=self.load_courses())
+        self.world = World(courses=self.load_courses(), mentor_hours=self.mentor_hours)
         self.runner.world = self.world
         return True
 
@@ -347,6 +366,10 @@ def check_settings(settings: Settings) -> None:
             "is configured. Set PAU_SECRET_KEY to a long random value, e.g. "
             "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
+    try:
+        MentorHours.parse(settings.pau_mentor_hours)
+    except ValueError as error:
+        raise ConfigurationError(f"PAU_MENTOR_HOURS: {error}") from error
 
 
 def build(settings: Settings, *, migrate: bool | None = None, clock: Clock = utcnow) -> Pau:

@@ -1,6 +1,6 @@
 """Replies to what is not an answer: questions about the course, greetings, thanks, goodbyes,
-small talk, a request for a person, and what we did not understand. Each is short and friendly,
-and the open activity resumes with one line and its buttons."""
+small talk, and what we did not understand (a request for a person: core/dialogue/mentor.py).
+Each is short and friendly, and the open activity resumes with one line and its buttons."""
 
 from __future__ import annotations
 
@@ -48,14 +48,6 @@ def goodbye(turn: Turn, event: InboundEvent) -> Transition:
     """A goodbye mid-session keeps the session open: "today" picks it up again."""
     in_session = turn.snapshot.state in ACTIVITIES
     return turn.stay(Text(turn.t("see_you_mid_session" if in_session else "see_you")))
-
-
-def ask_for_human(turn: Turn, event: InboundEvent) -> Transition:
-    """The request is kept in the learner's history for the mentors (DESIGN.md §8), and the
-    operator's log says one is waiting (with no message text)."""
-    log.warning("mentor requested: a learner asked to talk to a person")
-    record = ActivityRecord("mentor_request", response=event.text.strip())
-    return turn.stay(Text(turn.t("human_requested")), *way_back(turn)).then(writes=(record,))
 
 
 def unsupported(turn: Turn, event: InboundEvent) -> Transition:

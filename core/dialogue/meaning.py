@@ -51,6 +51,7 @@ class Meaning(StrEnum):
     SKIP = "skip"
     DONT_KNOW = "dont_know"
     HUMAN = "human"  # wants a person
+    CRISIS = "crisis"  # self-harm or crisis language: safe words and an urgent mentor
     ACTIVITY = "activity"  # "quiz me", "next lesson": `keyword` says which
     COMMAND = "command"  # `keyword` (and `argument`, as in "lang de")
     CANCEL = "cancel"  # end the current activity, stay subscribed
@@ -106,6 +107,8 @@ def understand(event: InboundEvent, context: Context) -> Understood:
     keyword = command_of(event)
     if keyword is Keyword.STOP or text in phrases.STOP_WORDS or phrases.STOP_PATTERN.match(text):
         return Understood(Meaning.STOP)
+    if phrases.CRISIS.search(text):
+        return Understood(Meaning.CRISIS)
     if context.pending:  # "Are you sure?": a command goes ahead, anything else answers
         return Understood(Meaning.COMMAND, keyword) if keyword else Understood(Meaning.ANSWER)
     if context.state in YES_NO_STATES and (is_yes(event) or is_no(event)):

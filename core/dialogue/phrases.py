@@ -173,6 +173,16 @@ HUMAN = re.compile(
     r"|^(ein )?(mensch|mentor|mentorin)$|\b(echte[nmr]?|richtige[nmr]?) (mensch|menschen|person)\b"
     r"|\bmit (einem|einer|jemandem|der|dem)\b.*\b(sprechen|reden|schreiben)\b"
 )
+# self-harm or crisis: a fixed safe reply and an urgent escalation, whatever else is open
+# (matched on `canon` text: "don't" is "dont")
+CRISIS = re.compile(
+    r"\b(kill|hurt|harm|cut|cutting|killing|hurting|harming) (myself|my self)\b"
+    r"|\bsuicid|\bself ?harm|\bend (my|my own) life\b|\bend it all\b|\btake my (own )?life\b"
+    r"|\b(want|wanna|going|ready) to die\b|\bdont want to (live|be alive|be here anymore)\b"
+    r"|\bno (reason|point) (to|in) (live|living)\b|\bbetter off dead\b"
+    r"|\bselbstmord|\bsuizid|\bmich (umbringen|toten|ritzen|verletzen)\b"
+    r"|\bnicht mehr leben\b|\bsterben (will|mochte)\b|\bwill sterben\b"
+)
 # while an answer in sentences is asked for, "talk to someone" is a request only when asked for
 REQUEST = re.compile(
     r"^(i (want|would like|wanna|need)|id like|can i|could i|may i|let me|please|get me|connect me"

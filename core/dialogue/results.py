@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import replace
 
-from core.dialogue import explain, keywords, session
+from core.dialogue import explain, keywords, mentor, session
 from core.dialogue.model import Transition, Turn
 from core.dialogue.session import activity_ref
 from core.dialogue.states import ACTIVITIES, State
@@ -53,7 +53,11 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
         return turn.stay()
     if event.kind is EventKind.COMMAND_FAILED:
         return _failed(turn, event, current)
-    return turn.stay()
+    if event.kind is EventKind.MENTOR_REPLIED:
+        return mentor.replied(turn, event)
+    if event.kind is EventKind.MENTOR_RESOLVED:
+        return mentor.resolved(turn, event)
+    return turn.stay()  # mentors_notified: the ping went out; nothing to say
 
 
 def _late_grade(turn: Turn, event: InboundEvent) -> Transition:

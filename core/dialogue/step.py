@@ -10,7 +10,17 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from core.dialogue import answers, chat, explain, keywords, nudging, onboarding, results, session
+from core.dialogue import (
+    answers,
+    chat,
+    explain,
+    keywords,
+    mentor,
+    nudging,
+    onboarding,
+    results,
+    session,
+)
 from core.dialogue.meaning import Context, Meaning, Understood, understand
 from core.dialogue.model import Snapshot, Transition, Turn, World
 from core.dialogue.parsing import Keyword, is_no, is_yes
@@ -19,7 +29,8 @@ from core.events import MAX_TEXT_CHARS, EventKind, InboundEvent
 from core.replies import Text
 
 Handler = Callable[[Turn, InboundEvent, Understood], Transition]
-CONSENT_FREE = (Meaning.STOP, Meaning.COMMAND)  # what works before consent is given
+# what works before consent is given (crisis words are always answered, and a person told)
+CONSENT_FREE = (Meaning.STOP, Meaning.COMMAND, Meaning.CRISIS)
 
 
 def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -> Transition:
@@ -70,6 +81,8 @@ def answer(turn: Turn, event: InboundEvent, understood: Understood) -> Transitio
         return keywords.handle_delete_confirmation(turn, is_yes(event, whole=True))
     if turn.snapshot.data.get("pending") == nudging.MOVE_PENDING:
         return nudging.answer_move(turn, event)
+    if turn.snapshot.data.get("pending") == mentor.MENTOR_PENDING:
+        return mentor.answer_question(turn, event)
     if state in ONBOARDING or not turn.snapshot.profile.consented:
         return onboarding.handle(turn, event)
     handler = ANSWER_HANDLERS.get(state)
@@ -166,7 +179,8 @@ ROUTES: dict[Meaning, Handler] = {
     Meaning.SMALL_TALK: small_talk,
     Meaning.SKIP: skip,
     Meaning.DONT_KNOW: dont_know,
-    Meaning.HUMAN: _by_event(chat.ask_for_human),
+    Meaning.HUMAN: _by_event(mentor.ask),
+    Meaning.CRISIS: _by_event(mentor.crisis),
     Meaning.ACTIVITY: command,
     Meaning.COMMAND: command,
     Meaning.CANCEL: cancel,
