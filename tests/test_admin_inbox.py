@@ -7,9 +7,10 @@ import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core.replies import Choices, Text
 from storage.db import transaction
@@ -81,13 +82,20 @@ def escalation(pau: Pau, escalation_id: int) -> Escalation:
 
 def mentor(pau: Pau, email: str, name: str, role: str = "mentor") -> StaffClient:
     add_staff(pau, email, role=role, password=PASSWORD, name=name)
-    return signed_in_client(pau, email, PASSWORD)
+    staff = signed_in_client(pau, email, PASSWORD)
+    staff.get("/admin/inbox")  # a page open in the browser: its csrf_token for the forms
+    return staff
 
 
 def get(staff: StaffClient, url: str) -> str:
-    response = staff.client.get(url)
+    response = staff.get(url)
     assert response.status_code == 200, response.text
     return response.text
+
+
+def act(staff: StaffClient, url: str, data: dict[str, str] | None = None) -> httpx.Response:
+    """Press a button on the page: POST the form and follow the redirect, as a browser does."""
+    return staff.post_form(url, data or {}, follow_redirects=True)
 
 
 def texts_to(pau: Pau, address: str) -> list[str]:
@@ -203,7 +211,8 @@ def test_the_inbox_reads_the_same_few_queries_for_1000_escalations(
         sa.event.remove(pau.engine, "before_cursor_execute", count)
     body = table_body(page)
     assert body.count("<tr") == 201  # 200 shown and the line that says there are more
-    assert "there are more" in body
+    assert "Showing the first 200: 800 more wait behind them" in body
+    assert "(1000 open)" in page
     assert "question 999" in body and "question 799" not in body  # the oldest first
     # the session check, the staff lookup and the one inbox query: never one per row
     assert len(statements) <= 5, statements
@@ -226,10 +235,10 @@ def test_a_second_mentor_cannot_claim_or_reply(
     pau: Pau, ada: int, anna: StaffClient, ben: StaffClient
 ) -> None:
     escalation_id = open_escalation(pau, ada, "Can a human explain spacing?")
-    anna.post_form(f"/admin/escalations/{escalation_id}/claim", {})
+    act(anna, f"/admin/escalations/{escalation_id}/claim")
     assert escalation(pau, escalation_id).status == "claimed"
 
-    response = ben.post_form(f"/admin/escalations/{escalation_id}/claim", {})
+    response = act(ben, f"/admin/escalations/{escalation_id}/claim", {})
     assert response.url.path == f"/admin/escalations/{escalation_id}"
     assert "taken" in str(response.url.query)
     assert "Anna Mentor already claimed this one" in response.text
@@ -239,15 +248,15 @@ def test_a_second_mentor_cannot_claim_or_reply(
     assert "Take over" not in page
 
     before = len(pau.senders["test"].sent)  # type: ignore[attr-defined]
-    refused = ben.post_form(f"/admin/escalations/{escalation_id}/reply", {"text": "Ben here"})
+    refused = act(ben, f"/admin/escalations/{escalation_id}/reply", {"text": "Ben here"})
     assert refused.status_code == 403
     asyncio.run(pau.drain())
     assert "Ben here" not in texts_to(pau, "learner-1")
     assert len(pau.senders["test"].sent) == before  # type: ignore[attr-defined]
     row = escalation(pau, escalation_id)
     assert row.reply == "" and row.status == "claimed"
-    assert ben.post_form(f"/admin/escalations/{escalation_id}/resolve", {}).status_code == 403
-    assert ben.post_form(f"/admin/escalations/{escalation_id}/release", {}).status_code == 403
+    assert act(ben, f"/admin/escalations/{escalation_id}/resolve", {}).status_code == 403
+    assert act(ben, f"/admin/escalations/{escalation_id}/release", {}).status_code == 403
     assert escalation(pau, escalation_id).status == "claimed"
 
     inbox = table_body(get(ben, "/admin/inbox"))
@@ -271,8 +280,8 @@ def test_mine_lists_only_what_i_claimed(
     first = open_escalation(pau, ada, "Anna's one", ago=timedelta(minutes=9))
     second = open_escalation(pau, ada, "Ben's one", ago=timedelta(minutes=8))
     open_escalation(pau, ada, "Nobody's one")
-    anna.post_form(f"/admin/escalations/{first}/claim", {})
-    ben.post_form(f"/admin/escalations/{second}/claim", {})
+    act(anna, f"/admin/escalations/{first}/claim", {})
+    act(ben, f"/admin/escalations/{second}/claim", {})
     mine = table_body(get(anna, "/admin/inbox?show=mine"))
     assert "Anna&#39;s one" in mine
     assert "Ben&#39;s one" not in mine and "Nobody&#39;s one" not in mine
@@ -280,11 +289,11 @@ def test_mine_lists_only_what_i_claimed(
 
 def test_release_puts_it_back(pau: Pau, ada: int, anna: StaffClient, ben: StaffClient) -> None:
     escalation_id = open_escalation(pau, ada, "Release me")
-    anna.post_form(f"/admin/escalations/{escalation_id}/claim", {})
-    page = anna.post_form(f"/admin/escalations/{escalation_id}/release", {})
+    act(anna, f"/admin/escalations/{escalation_id}/claim")
+    page = act(anna, f"/admin/escalations/{escalation_id}/release", {})
     assert "Released" in page.text
     assert escalation(pau, escalation_id).status == "open"
-    ben.post_form(f"/admin/escalations/{escalation_id}/claim", {})
+    act(ben, f"/admin/escalations/{escalation_id}/claim", {})
     assert "Send reply" in get(ben, f"/admin/escalations/{escalation_id}")
 
 
@@ -300,13 +309,13 @@ def test_the_claimer_replies_and_resolves_and_the_learner_hears_both(
     page = get(anna, f"/admin/escalations/{escalation_id}")
     assert "Retrieval practice is recalling." in page
     assert "Send reply" not in page  # not claimed yet: only a Claim button
-    claimed = anna.post_form(f"/admin/escalations/{escalation_id}/claim", {})
+    claimed = act(anna, f"/admin/escalations/{escalation_id}/claim")
     textarea = re.search(r'<textarea id="reply-text"[^>]*>(.*?)</textarea>', claimed.text, re.S)
     assert textarea and textarea.group(1) == "Retrieval practice is recalling."
 
     heard_before = len(texts_to(pau, "learner-1"))
     reply_text = "Hi Ada, it means pulling the answer out of memory. Anna"
-    sent = anna.post_form(f"/admin/escalations/{escalation_id}/reply", {"text": reply_text})
+    sent = act(anna, f"/admin/escalations/{escalation_id}/reply", {"text": reply_text})
     assert sent.status_code == 200 and "Reply sent" in sent.text
     asyncio.run(pau.drain())
     heard = texts_to(pau, "learner-1")[heard_before:]
@@ -317,28 +326,29 @@ def test_the_claimer_replies_and_resolves_and_the_learner_hears_both(
 
     clock.advance(minutes=5)
     heard_before = len(texts_to(pau, "learner-1"))
-    resolved = anna.post_form(f"/admin/escalations/{escalation_id}/resolve", {})
+    resolved = act(anna, f"/admin/escalations/{escalation_id}/resolve", {})
     assert resolved.url.path == "/admin/inbox"
     assert "What is retrieval practice?" not in table_body(resolved.text)
     assert "What is retrieval practice?" in table_body(get(anna, "/admin/inbox?show=resolved"))
     assert escalation(pau, escalation_id).status == "resolved"
     asyncio.run(pau.drain())
-    assert texts_to(pau, "learner-1")[heard_before:], "the learner hears that it is resolved"
+    heard = texts_to(pau, "learner-1")[heard_before:]
+    assert any("mentor" in text.lower() for text in heard), heard  # it is resolved
     assert "Send reply" not in get(anna, f"/admin/escalations/{escalation_id}")
 
 
 def test_an_unanswered_escalation_can_be_resolved(pau: Pau, ada: int, anna: StaffClient) -> None:
     escalation_id = open_escalation(pau, ada, "never mind")
-    anna.post_form(f"/admin/escalations/{escalation_id}/claim", {})
-    anna.post_form(f"/admin/escalations/{escalation_id}/resolve", {})
+    act(anna, f"/admin/escalations/{escalation_id}/claim")
+    act(anna, f"/admin/escalations/{escalation_id}/resolve", {})
     assert escalation(pau, escalation_id).status == "resolved"
 
 
 def test_an_empty_reply_is_refused(pau: Pau, ada: int, anna: StaffClient) -> None:
     escalation_id = open_escalation(pau, ada, "Anyone?")
-    anna.post_form(f"/admin/escalations/{escalation_id}/claim", {})
+    act(anna, f"/admin/escalations/{escalation_id}/claim")
     before = len(pau.senders["test"].sent)  # type: ignore[attr-defined]
-    response = anna.post_form(f"/admin/escalations/{escalation_id}/reply", {"text": "   "})
+    response = act(anna, f"/admin/escalations/{escalation_id}/reply", {"text": "   "})
     assert response.status_code == 400
     assert "Write a reply first" in response.text
     asyncio.run(pau.drain())
@@ -350,17 +360,18 @@ def test_a_reply_longer_than_4000_characters_is_refused(
     pau: Pau, ada: int, anna: StaffClient
 ) -> None:
     escalation_id = open_escalation(pau, ada, "Long?")
-    anna.post_form(f"/admin/escalations/{escalation_id}/claim", {})
-    response = anna.post_form(f"/admin/escalations/{escalation_id}/reply", {"text": "x" * 4001})
+    act(anna, f"/admin/escalations/{escalation_id}/claim")
+    response = act(anna, f"/admin/escalations/{escalation_id}/reply", {"text": "x" * 4001})
     assert response.status_code == 422
     assert escalation(pau, escalation_id).reply == ""
 
 
 def test_save_to_faq(pau: Pau, ada: int, anna: StaffClient) -> None:
     escalation_id = open_escalation(pau, ada, "Is sleep part of learning?")
-    claimed = anna.post_form(f"/admin/escalations/{escalation_id}/claim", {})
+    claimed = act(anna, f"/admin/escalations/{escalation_id}/claim")
     assert "Save to course FAQ" in claimed.text
-    saved = anna.post_form(
+    saved = act(
+        anna,
         f"/admin/escalations/{escalation_id}/faq",
         {"question": "Is sleep part of learning?", "answer": "Yes: sleep consolidates memory."},
     )
@@ -399,17 +410,17 @@ def test_phone_numbers_only_for_admins_or_allowed_mentors(pau: Pau, anna: StaffC
 def test_every_action_is_audited(pau: Pau, ada: int, anna: StaffClient) -> None:
     escalation_id = open_escalation(pau, ada, "Audit me")
     base = f"/admin/escalations/{escalation_id}"
-    anna.post_form(f"{base}/claim", {})
-    anna.post_form(f"{base}/release", {})
-    anna.post_form(f"{base}/claim", {})
-    anna.post_form(f"{base}/reply", {"text": "Twelve chars"})
-    anna.post_form(f"{base}/faq", {"question": "Audit me", "answer": "Twelve chars"})
-    anna.post_form(f"{base}/resolve", {})
+    act(anna, f"{base}/claim", {})
+    act(anna, f"{base}/release", {})
+    act(anna, f"{base}/claim", {})
+    act(anna, f"{base}/reply", {"text": "Twelve chars"})
+    act(anna, f"{base}/faq", {"question": "Audit me", "answer": "Twelve chars"})
+    act(anna, f"{base}/resolve", {})
     with transaction(pau.engine) as session:
         rows = session.exec(
             select(AuditEntry)
-            .where(AuditEntry.action.startswith("escalation."))  # type: ignore[attr-defined]
-            .order_by(AuditEntry.id)  # type: ignore[arg-type]
+            .where(col(AuditEntry.action).startswith("escalation."))
+            .order_by(col(AuditEntry.id))
         ).all()
     assert [row.action for row in rows] == [
         "escalation.claim",
@@ -441,7 +452,10 @@ def test_posts_without_the_csrf_token_are_refused(pau: Pau, ada: int, anna: Staf
 def test_unknown_escalations_are_404(pau: Pau, anna: StaffClient) -> None:
     response = anna.client.get("/admin/escalations/9999")
     assert response.status_code == 404
-    assert "Not found" in response.text or "not found" in response.text
+    assert "No such escalation" in response.text
+    for action in ("claim", "release", "resolve"):
+        assert act(anna, f"/admin/escalations/9999/{action}").status_code == 404, action
+    assert act(anna, "/admin/escalations/9999/reply", {"text": "hello"}).status_code == 404
 
 
 def test_the_inbox_needs_a_signed_in_staff_member(pau: Pau) -> None:
@@ -454,3 +468,25 @@ def test_the_inbox_needs_a_signed_in_staff_member(pau: Pau) -> None:
     response = client.get("/admin/inbox", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/admin/login")
+
+
+def test_a_learner_asking_for_a_human_reaches_the_inbox_and_hears_the_reply(
+    pau: Pau, onboarded: ChatLearner, anna: StaffClient, clock: FixedClock
+) -> None:
+    clock.advance(minutes=1)
+    onboarded.say("I want to talk to a human")  # PAU asks what the question is
+    clock.advance(minutes=1)
+    onboarded.say("How long should I wait between two reviews?")
+    body = table_body(get(anna, "/admin/inbox"))
+    assert "Ada" in body and "How long should I wait between two reviews?" in body
+    assert "Claim</button>" in body
+    escalation_id = int(re.findall(r"/admin/escalations/(\d+)/claim", body)[0])
+    page = act(anna, f"/admin/escalations/{escalation_id}/claim").text
+    assert re.search(r'class="from-learner".*?I want to talk to a human', page, re.S)
+    clock.advance(minutes=1)
+    act(anna, f"/admin/escalations/{escalation_id}/reply", {"text": "Anna here: ask away."})
+    asyncio.run(pau.drain())
+    assert any("Anna here: ask away." in text for text in texts_to(pau, "learner-1"))
+    page = get(anna, f"/admin/escalations/{escalation_id}")
+    chat = page[page.index('<section class="chat">') : page.index('<section class="progress">')]
+    assert "Anna here: ask away." in chat

@@ -13,7 +13,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from storage import escalations
 from storage.db import reading, transaction
 from storage.models import Escalation
-from webhooks.admin.deps import PauDep, StaffUser, StaffView, audit, csrf_protected, render
+from webhooks.admin.deps import (
+    PauDep,
+    StaffUser,
+    StaffView,
+    audit,
+    csrf_protected,
+    error_page,
+    render,
+)
 from webhooks.admin.inbox_view import age_in_words, exact_time, inbox_line, reason_in_words
 
 router = APIRouter()
@@ -53,10 +61,9 @@ def inbox_page(
         if total == limit and show == "open":
             total = escalations.count(session, statuses=FILTERS[show])
     lines = [inbox_line(row, now) for row in rows]
-    context = {"lines": lines, "show": show, "total": total, "more": total - len(lines)}
-    if partial:
-        return render(request, "_inbox_rows.html", staff, **context)
-    return render(request, "inbox.html", staff, **context)
+    template = "_inbox_rows.html" if partial else "inbox.html"
+    more = total - len(lines)
+    return render(request, template, staff, lines=lines, show=show, total=total, more=more)
 
 
 @router.get("/escalations/{escalation_id}")
@@ -83,7 +90,7 @@ def _detail_response(
             session, escalation_id=escalation_id, show_phone=show_phone, now=now
         )
     if detail is None:
-        return render(request, "escalation.html", staff, status_code=404, detail=None)
+        return error_page(request, 404, "No such escalation", staff)
     mine = detail.claimed_by == staff.id
     message = NOTES.get(note, "")
     if note == "taken" and detail.claimed_by_name:
