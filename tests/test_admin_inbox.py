@@ -405,6 +405,9 @@ def test_phone_numbers_only_for_admins_or_allowed_mentors(pau: Pau, anna: StaffC
     assert "+4915112345678" not in get(anna, url)
     admin = mentor(pau, "root@example.org", "Root Admin", role="admin")
     assert "+4915112345678" in get(admin, url)
+    add_staff(pau, "cleo@example.org", password=PASSWORD, name="Cleo", can_see_phone=True)
+    allowed = signed_in_client(pau, "cleo@example.org", PASSWORD)
+    assert "+4915112345678" in get(allowed, url)
 
 
 def test_every_action_is_audited(pau: Pau, ada: int, anna: StaffClient) -> None:
