@@ -128,6 +128,8 @@ def commit(
         store.add_command(learner_id, command, now)
     for number, timer in enumerate(transition.timers):
         store.add_timer(learner_id, timer, f"timer:{pending.id}:{number}", now)
-    # Before consent nothing is kept; a processed internal event needs only its dedupe key.
-    scrub = not after.profile.consented or pending.event.internal
+    # Before consent nothing is kept; a processed internal event needs only its dedupe key (a
+    # mentor's reply keeps its text: the next mentor reads the conversation on the admin page).
+    kept = pending.event.kind is EventKind.MENTOR_REPLIED
+    scrub = not after.profile.consented or (pending.event.internal and not kept)
     store.mark_processed(pending.id, now, scrub=scrub)

@@ -238,7 +238,8 @@ def _progress(session: Session, enrollment: Enrollment | None, now: datetime) ->
 def recent_chat(
     session: Session, *, learner_id: int, limit: int = RECENT_MESSAGES
 ) -> list[ChatLine]:
-    """The learner's last messages and PAU's replies, oldest first (texts only)."""
+    """The learner's last messages, PAU's replies and the mentors' (whose events keep their
+    text: see core/runner.py), oldest first; texts only."""
     received = session.exec(
         select(InboundMessage.received_at, InboundMessage.payload)
         .where(InboundMessage.learner_id == learner_id)
@@ -251,10 +252,17 @@ def recent_chat(
         .order_by(col(OutboxMessage.id).desc())
         .limit(limit)
     ).all()
-    lines = [line for at, payload in received if (line := _received_line(at, payload))]
-    lines += [line for at, payload in sent if (line := _sent_line(at, payload))]
-    lines.sort(key=lambda line: line.at)
-    return lines[-limit:]
+    # oldest first; at the same moment the learner's message comes before PAU's answer to it
+    heard = [line for at, payload in reversed(received) if (line := _received_line(at, payload))]
+    said = [line for at, payload in reversed(sent) if (line := _sent_line(at, payload))]
+    mentor_texts = [line.text for line in heard if line.who == "mentor"]
+    said = [line for line in said if not any(line.text.endswith(t) for t in mentor_texts)]
+    ordered = sorted(
+        [(line.at, 0, n, line) for n, line in enumerate(heard)]
+        + [(line.at, 1, n, line) for n, line in enumerate(said)],
+        key=lambda entry: entry[:3],
+    )
+    return [line for *_, line in ordered][-limit:]
 
 
 def _received_line(at: datetime, payload: Mapping[str, Any]) -> ChatLine | None:
