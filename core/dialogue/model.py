@@ -18,8 +18,8 @@ from typing import Any
 
 from core.commands import Command, Timer
 from core.content import Course
-from core.escalations import EscalationRequest, MentorHours
 from core.dialogue.states import State
+from core.escalations import EscalationRequest, MentorHours
 from core.learner import (
     ActivityRecord,
     ConceptProgress,
