@@ -151,7 +151,9 @@ class CommandWorker:
                     command=command.id)  # fmt: skip
             self._finished(command, started, "unsettled")
             return
-        self._finished(command, started, "timeout" if timed_out and settled == "retried" else settled)
+        self._finished(
+            command, started, "timeout" if timed_out and settled == "retried" else settled
+        )
         if self.on_result is not None:
             self.on_result()
 

@@ -12,7 +12,7 @@ from core.errors import ConfigurationError, ContentError
 from storage.content_repo import import_course
 from storage.db import make_engine, transaction, utcnow
 from storage.migrate import upgrade
-from webhooks import nudge_report, terminal_chat
+from webhooks import metrics, nudge_report, terminal_chat
 from webhooks.config import get_settings
 from webhooks.container import build, check_settings
 from webhooks.logs import configure_logging, uvicorn_log_config
@@ -140,9 +140,12 @@ def _serve(host: str, port: int, *, scheduler: bool) -> int:
 
     from webhooks.app import create_app
 
-    uvicorn.run(
-        create_app(scheduler=scheduler), host=host, port=port, log_config=uvicorn_log_config()
-    )
+    try:
+        uvicorn.run(
+            create_app(scheduler=scheduler), host=host, port=port, log_config=uvicorn_log_config()
+        )
+    finally:  # its counters stay in PROMETHEUS_MULTIPROC_DIR; the folder is emptied by whoever
+        metrics.process_exiting()  # starts the whole set (README "Logs and metrics")
     return 0
 
 
@@ -157,6 +160,7 @@ async def _worker() -> int:
         jobs.shutdown(wait=False)
         await pau.stop_channels()
         pau.close()
+        metrics.process_exiting()
     return 0
 
 
