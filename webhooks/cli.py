@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from pathlib import Path
 
@@ -94,6 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     set_webhook.add_argument("url", help="the public https URL of POST /webhooks/telegram")
 
+    admin = commands.add_parser("admin", help="admin page accounts")
+    admin_actions = admin.add_subparsers(dest="action", required=True)
+    create_user = admin_actions.add_parser(
+        "create-user", help="create a staff account (password prompted, or the first line of stdin)"
+    )
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--role", required=True, choices=["admin", "mentor"])
+    create_user.add_argument("--name", default="")
+
     database = commands.add_parser("db", help="database migrations")
     database.add_argument("action", choices=["upgrade"])
 
@@ -122,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         return _grade(args.batch) if args.batch else _grade_report(args.report)
     if args.command == "telegram":
         return asyncio.run(_set_telegram_webhook(args.url))
+    if args.command == "admin":
+        return _create_staff_user(args.email, args.role, args.name)
     upgrade(settings.database_url)
     print(f"database is up to date ({_safe_url(settings.database_url)})")
     return 0
@@ -222,6 +234,45 @@ def _grade_report(path: Path) -> int:
     scores, ms = score_rows(rows, semantic=encoder_available())
     print(f"{path}: {len(rows)} answers, scored against score / full marks")
     print(evaluate(rows, scores, ms).table())
+    return 0
+
+
+def _create_staff_user(email: str, role: str, name: str) -> int:
+    """`pau admin create-user`: the password is asked twice on a terminal, else it is the first
+    line of standard input (for scripts)."""
+    from storage import staff as staff_repo
+    from webhooks.admin.auth import MIN_PASSWORD_CHARS, hash_password
+
+    email = staff_repo.normal_email(email)
+    if "@" not in email:
+        print(f"pau: {email!r} is not an e-mail address", file=sys.stderr)
+        return 1
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("pau: the passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD_CHARS:
+        print(f"pau: the password needs at least {MIN_PASSWORD_CHARS} characters", file=sys.stderr)
+        return 1
+    settings = get_settings()
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            if staff_repo.staff_by_email(session, email=email) is not None:
+                print(f"pau: there is already an account for {email}", file=sys.stderr)
+                return 1
+            staff_repo.create_staff(
+                session, email=email, name=name, role=role,
+                password_hash=hash_password(password), now=utcnow(),
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    print(f"Created {role} {email}")
     return 0
 
 
