@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.learner import ActivityRecord, ConceptProgress
-from core.mastery import MASTERED
-from core.progress import apply_activity
+from core.learner import ConceptProgress
+from core.mastery import EXPLAIN_WEIGHT, MASTERED, QUIZ_WEIGHT, MasteryState
 
 INACTIVE_DAYS = 3
 WRONG_IN_A_ROW = 3
@@ -129,37 +128,42 @@ def local_date(moment: datetime, timezone: str) -> date:
     return moment.astimezone(ZoneInfo(timezone or "UTC")).date()
 
 
+def _evidence(point: ActivityPoint) -> tuple[float, float] | None:
+    """(value, weight) of an activity as mastery evidence, as core.progress.apply_activity has
+    it; None for what is no evidence."""
+    if not point.concept_id:
+        return None
+    if point.kind == "quiz" and point.correct is not None:
+        return (1.0 if point.correct else 0.0), QUIZ_WEIGHT
+    if point.kind == "explain_back" and point.score is not None:
+        return point.score, EXPLAIN_WEIGHT
+    return None
+
+
 def mastery_over_time(
     activities: Iterable[ActivityPoint], now: datetime, timezone: str = ""
 ) -> dict[str, list[tuple[date, float]]]:
     """Mastery per concept over time, by replaying the history through the engine's own update
-    (core.progress.apply_activity, so quiz and explain-back evidence weigh as they did live).
+    (MasteryState.with_evidence, with the evidence and weights core.progress.apply_activity
+    gives it: a test keeps the two equal), so answers weigh as they did live.
 
     One point per concept and local day with evidence: its mastery right after that day's last
     evidence; then one point today (decayed to `now`), so the chart shows forgetting too.
     Activities must come oldest first."""
-    progress: dict[str, ConceptProgress] = {}
+    states: dict[str, MasteryState] = {}
     series: dict[str, dict[date, float]] = {}
     for point in activities:
-        if not point.concept_id:
-            continue
-        record = ActivityRecord(
-            kind=point.kind,
-            concept_id=point.concept_id,
-            item_id=point.item_id,
-            correct=point.correct,
-            score=point.score,
-        )
-        before = progress.get(point.concept_id, ConceptProgress()).mastery.count
-        progress = apply_activity(progress, record, point.at)
-        after = progress[point.concept_id]
-        if after.mastery.count == before:
-            continue  # a lesson, a skipped quiz: no graded evidence, nothing to plot
+        evidence = _evidence(point)
+        if evidence is None:
+            continue  # a lesson, a skipped quiz, a question: no graded evidence, nothing to plot
+        value, weight = evidence
+        state = states.get(point.concept_id, MasteryState()).with_evidence(value, weight, point.at)
+        states[point.concept_id] = state
         day = local_date(point.at, timezone)
-        series.setdefault(point.concept_id, {})[day] = after.mastery.mastery(point.at)
+        series.setdefault(point.concept_id, {})[day] = state.mastery(point.at)
     today = local_date(now, timezone)
     for concept_id, days in series.items():
-        days[today] = progress[concept_id].mastery.mastery(now)
+        days[today] = states[concept_id].mastery(now)
     return {concept: sorted(days.items()) for concept, days in series.items()}
 
 

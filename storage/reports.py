@@ -144,7 +144,12 @@ def search_learners(
     where: list[Any] = []
     query = query.strip()
     if query:
-        matches: list[Any] = [col(Learner.name).ilike(_like(query), escape="\\")]
+        # SQLite's ILIKE folds ASCII letters only: the usual capitalisations cover the rest ("ünal"
+        # finds "Ünal" there too)
+        spellings = {query, query.lower(), query.capitalize(), query.title(), query.upper()}
+        matches: list[Any] = [
+            col(Learner.name).ilike(_like(spelling), escape="\\") for spelling in sorted(spellings)
+        ]
         if query.isdigit():
             matches.append(col(Learner.id) == int(query))
         digits = query.lstrip("+").replace(" ", "")

@@ -288,3 +288,44 @@ def test_cohorts_show_retention_for_two_start_weeks(pau: Pau, admin: StaffClient
     assert w11.split() == ["w0:", "100%", "·", "w1:", "100%"]
     assert "<td>2</td>" in rows["2026-W10"] and "<td>1</td>" in rows["2026-W11"]
     assert rows["2026-W10"].count("<polyline") == 1
+
+
+def test_the_report_queries_on_every_database(engine: Any, demo_course: Any) -> None:
+    """The windowed quiz query, date() per day, the JSON text match and ILIKE, on SQLite and
+    PostgreSQL alike."""
+    from storage import reports
+    from storage.content_repo import import_course
+    from storage.db import reading
+
+    with transaction(engine) as session:
+        import_course(session, course=demo_course, now=NOW)
+    first = demo_course.concepts[0].id
+    fake = type("FakePau", (), {"engine": engine, "world": None})()
+    answers = [(first, f"q{i}", i == 0, NOW - timedelta(days=4, minutes=30 - i)) for i in range(25)]
+    learner_id = add_learner(fake, "Ünal", phone=PHONE, answers=answers,  # type: ignore[arg-type]
+                             last_seen=NOW - timedelta(days=4))  # fmt: skip
+    with transaction(engine) as session:
+        session.add(OutboxMessage(learner_id=learner_id, channel="whatsapp", address="x",
+                                  status="sent", next_attempt_at=NOW, created_at=NOW,
+                                  payload={"type": "template", "name": "nudge_daily",
+                                           "language": "en", "parameters": []}))  # fmt: skip
+    with reading(engine) as session:
+        (row,) = reports.risk_facts(session, now=NOW)
+        found = reports.search_learners(session, query="üNAL", show_phone=False, page=1, now=NOW)
+        by_phone = reports.search_learners(
+            session, query=PHONE[:5], show_phone=True, page=1, now=NOW
+        )
+        hidden = reports.search_learners(
+            session, query=PHONE[:5], show_phone=False, page=1, now=NOW
+        )
+        report = reports.learner_report(session, learner_id=learner_id, show_phone=False, now=NOW)
+        cohorts = reports.cohort_facts(session)
+    assert len(row.facts.recent_quizzes) == reports.RECENT_QUIZZES
+    assert [q.item_id for q in row.facts.recent_quizzes][-1] == "q24"
+    assert row.facts.last_active_at == NOW - timedelta(days=4)
+    assert [r.id for r in found.rows] == [learner_id] and found.rows[0].phone is None
+    assert [r.phone for r in by_phone.rows] == [PHONE] and hidden.rows == ()
+    assert report is not None and report.nudges_sent == 1 and len(report.activities) == 25
+    assert report.phone is None
+    (member,) = cohorts.members
+    assert member.active_days == {(NOW - timedelta(days=4)).date()}

@@ -159,10 +159,14 @@ def test_mastery_over_time_is_the_engines_mastery_one_point_a_day_and_today() ->
     days = [day for day, _ in series["c1"]]
     assert days == [date(2026, 3, 1), date(2026, 3, 3), NOW.date()]
     progress = {}
-    for point in history()[:3]:
-        record = ActivityRecord(point.kind, point.concept_id, point.item_id, point.correct)
+    for index, point in enumerate(history()):  # the engine's own bookkeeping, step by step
+        record = ActivityRecord(point.kind, point.concept_id, point.item_id, point.correct,
+                                point.score)  # fmt: skip
         progress = apply_activity(progress, record, point.at)
-    assert series["c1"][0][1] == pytest.approx(progress["c1"].mastery.mastery(history()[2].at))
+        if index == 2:
+            assert series["c1"][0][1] == pytest.approx(progress["c1"].mastery.mastery(point.at))
+    for concept in ("c1", "c2"):
+        assert series[concept][-1][1] == pytest.approx(progress[concept].mastery.mastery(NOW))
     assert series["c1"][1][1] < series["c1"][0][1]  # the wrong answer two days later
     assert 0 < series["c1"][-1][1] < series["c1"][1][1]  # decayed since
     assert len(series["c2"]) == 2

@@ -92,7 +92,9 @@ def _result(point: ActivityPoint) -> str:
     return "done"
 
 
-def _lines(report: LearnerReport) -> list[ActivityLine]:
+def _lines(report: LearnerReport, last: int | None = None) -> list[ActivityLine]:
+    """The activities as lines, oldest first (only the `last` few when given)."""
+    pairs = list(zip(report.activities, report.activity_courses, strict=True))
     return [
         ActivityLine(
             when=_when(point.at, report.timezone),
@@ -100,7 +102,7 @@ def _lines(report: LearnerReport) -> list[ActivityLine]:
             concept=report.titles.get((course, point.concept_id), point.concept_id) or "-",
             result=_result(point),
         )
-        for point, course in zip(report.activities, report.activity_courses, strict=True)
+        for point, course in (pairs[-last:] if last else pairs)
     ]
 
 
@@ -146,7 +148,7 @@ def detail_view(report: LearnerReport, now: datetime) -> LearnerDetailView:
         calendar=charts.activity_calendar(grid),
         calendar_total=sum(day.count for week in grid for day in week),
         concepts=_concepts(report, now),
-        recent=tuple(reversed(_lines(report)[-RECENT_ACTIVITIES:])),
+        recent=tuple(reversed(_lines(report, RECENT_ACTIVITIES))),
     )  # fmt: skip
 
 
