@@ -26,6 +26,7 @@ from storage.models import (
     Conversation,
     CourseRecord,
     Enrollment,
+    Escalation,
     InboundMessage,
     Learner,
     OutboxMessage,
@@ -80,6 +81,20 @@ def export_learner(
                 "details": dict(task.args),
             }
             for task in _rows(session, CommandRecord, learner_id)
+        ],
+        "mentor_questions": [
+            {
+                "asked_at": _when(question.created_at),
+                "question": question.question,
+                "why": question.reason,
+                "urgent": question.urgent,
+                "status": question.status,
+                "suggested_answer": question.draft,
+                "answer": question.reply,
+                "answered_at": _when(question.replied_at),
+                "resolved_at": _when(question.resolved_at),
+            }
+            for question in _rows(session, Escalation, learner_id, col(Escalation.created_at))
         ],
         "retention": {"chat_history_days": chat_history_days},
     }

@@ -319,10 +319,6 @@ def test_a_mentor_cannot_reach_admin_pages(pau: Pau) -> None:
     assert [row.action for row in audit_rows(pau)] == ["login"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webhooks/admin/__init__.py mount() must call deps.install_error_pages(app)",
-)
 def test_refusals_are_html_pages_with_the_navigation(pau: Pau) -> None:
     mentor = signed_in_client(pau, MENTOR, role="mentor")
     response = mentor.get("/admin/staff")

@@ -283,3 +283,26 @@ def test_everyday_talk_is_not_crisis(memo_onboarded: object) -> None:
     for said in ("this quiz is killing me", "I could die for a coffee", "dead tired today"):
         assert "116 123" not in memo_onboarded.say(said), said
 
+
+
+def test_the_export_holds_the_questions_for_mentors_and_their_answers(
+    onboarded: ChatLearner, pau: Pau
+) -> None:
+    import json
+
+    from tests.test_export import missing_from_export
+
+    onboarded.say("can I talk to a mentor about planning reviews around my exams?")
+    maria = add_mentor(pau, "maria@example.org", "Maria")
+    escalation = only_escalation(pau)
+    with transaction(pau.engine) as session:
+        escalations.claim(session, escalation_id=escalation.id or 0, staff_id=maria, now=pau.clock())
+        escalations.send_reply(session, escalation_id=escalation.id or 0, staff_id=maria,
+                               text="Two weeks out, every other day.", now=pau.clock())  # fmt: skip
+    onboarded.send_event_later()
+    document = json.loads(pau._export(escalation.learner_id, {})["json"])
+    [question] = document["mentor_questions"]
+    assert question["question"].startswith("can I talk to a mentor about planning")
+    assert question["answer"] == "Two weeks out, every other day." and question["status"] == "answered"
+    missing = missing_from_export(pau, escalation.learner_id, document)
+    assert [m for m in missing if m.startswith("escalation.")] == []

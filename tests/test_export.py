@@ -192,7 +192,7 @@ def learner_id_of(pau: Pau, user_id: str) -> int:
 
 def busy_learner(pau: Pau, clock: FixedClock) -> ChatLearner:
     """A learner who did one of everything: lessons, quizzes, a reflection, an explain-back, a
-    question, the progress chart, an export; plus what only real chat apps bring (a poll and
+    question, a question for a mentor, the progress chart, an export; plus what only real chat apps bring (a poll and
     its answer, a sticker, a template message)."""
     ada = ChatLearner(pau, "ada-4711", clock)
     ada.onboard("Adelheid")
@@ -203,6 +203,7 @@ def busy_learner(pau: Pau, clock: FixedClock) -> ChatLearner:
     ada.say("1")
     ada.say(EXPLANATION)  # graded by the command worker
     ada.say(QUESTION)
+    ada.say("can I talk to a mentor about planning reviews around my exams?")
     ada.say("progress")
     ada.say("export")
     ada.send_event(InboundEvent(EventKind.POLL_ANSWER, option_index=1, ref="forgetting-curve-1"))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from webhooks.admin import audit, cohorts, courses, inbox, learners, login, playground, staff
+from webhooks.admin.deps import install_error_pages
 
 STATIC = Path(__file__).parent / "static"
 PAGES = (login, inbox, learners, cohorts, courses, playground, staff, audit)
@@ -21,3 +22,4 @@ def mount(app: FastAPI) -> None:
         router.include_router(page.router)
     app.include_router(router)
     app.mount("/admin/static", StaticFiles(directory=STATIC), name="admin-static")
+    install_error_pages(app)  # refusals (sign in, admins only, expired form) as pages
