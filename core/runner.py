@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from core.dialogue import World, step
 from core.dialogue.model import Snapshot, Transition
-from core.events import EventKind
+from core.events import EventKind, InboundEvent
 from core.logs import failure
 from core.ports import Clock, LearnerStore, Locks, PendingEvent, Transactions
 from core.replies import Text, split_long_texts
@@ -32,13 +32,14 @@ MAX_EVENTS_PER_TURN = 20  # then the next learner gets a turn
 class Runner:
     def __init__(
         self, transactions: Transactions, world: World, clock: Clock, locks: Locks,
-        on_event: Callable[[str], None] | None = None,
+        on_event: Callable[[InboundEvent, bool], None] | None = None,
     ) -> None:  # fmt: skip
         self.transactions = transactions
         self.world = world
         self.clock = clock
         self.locks = locks
-        self.on_event = on_event  # hears each processed event's kind, once it is committed
+        # hears each processed event, once committed, and whether anything was said to the learner
+        self.on_event = on_event
 
     def process_learner(self, learner_id: int) -> int:
         """Process the learner's due events (a turn's worth at most); returns how many."""
@@ -55,22 +56,23 @@ class Runner:
                 pending = store.next_pending(learner_id, self.clock())
                 if pending is None:
                     return False
-                self._handle(store, learner_id, pending)
+                transition = self._handle(store, learner_id, pending)
         except Exception as error:  # anything: a bug, bad data, a storage error
             failure(log, "event", learner=learner_id, error=error, level=logging.ERROR)
             self._note_failure(learner_id, f"{type(error).__name__}: {error}")
             return False
         if self.on_event is not None:  # after the commit: a try rolled back is not counted
-            self.on_event(pending.event.kind.value)
+            self.on_event(pending.event, bool(transition.replies))
         return True
 
-    def _handle(self, store: LearnerStore, learner_id: int, pending: PendingEvent) -> None:
+    def _handle(self, store: LearnerStore, learner_id: int, pending: PendingEvent) -> Transition:
         # The learner's moment is when the message arrived, not when a backlog reached it; a
         # nudge's is when it goes out (quiet hours may have begun since the sweep queued it).
         moment = self.clock() if pending.event.kind is EventKind.NUDGE else pending.at
         snapshot = store.load(learner_id, moment)
         transition = step(snapshot, pending.event, moment, self.world)
         commit(store, learner_id, snapshot, transition, pending, self.clock())
+        return transition
 
     def _note_failure(self, learner_id: int, reason: str) -> None:
         """Count a failed try on the event at the head of the learner's queue; set it aside after

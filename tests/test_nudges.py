@@ -92,8 +92,11 @@ def test_the_daily_reminder_arrives_at_the_chosen_local_time_with_ways_in_and_ou
 ) -> None:
     assert sweep(ada, "2026-03-03 06:59") == []  # 07:59 in Berlin
     queued_before = REGISTRY.get_sample_value("pau_nudges_total", {"kind": "daily"}) or 0.0
+    sent = {"kind": "daily", "outcome": "sent"}
+    sent_before = REGISTRY.get_sample_value("pau_nudges_sent_total", sent) or 0.0
     [reminder] = sweep(ada, "2026-03-03 07:00")
     assert REGISTRY.get_sample_value("pau_nudges_total", {"kind": "daily"}) == queued_before + 1
+    assert REGISTRY.get_sample_value("pau_nudges_sent_total", sent) == sent_before + 1
     expect([reminder], "Ada, your 5 minutes are ready: next up is Why we forget")
     assert options_of(reminder) == WAYS_IN_AND_OUT
     ada.transcript([("Start today's three", LESSON_1)])
@@ -132,7 +135,10 @@ def test_a_queued_nudge_is_checked_again_when_it_goes_out(ada: ChatLearner) -> N
     set_learner(ada.pau, "ada", next_nudge_at=ada.clock.now)
     assert [o.queued for o in ada.pau.sweep_nudges()] == [True]
     ada.clock.now = at("2026-03-03 20:01")  # 21:01 local when the worker gets to it: quiet
+    dropped = {"kind": "daily", "outcome": "dropped"}
+    dropped_before = REGISTRY.get_sample_value("pau_nudges_sent_total", dropped) or 0.0
     assert ada.send_event_later() == []
+    assert REGISTRY.get_sample_value("pau_nudges_sent_total", dropped) == dropped_before + 1
 
 
 # --- nothing to those who do not want it -------------------------------------------------------

@@ -15,9 +15,9 @@ Counted by each process (with several, see "Several processes" below):
         retried (an error, tried again later) | timeout (timed out, tried again later) |
         failed (the last try: command_failed stored) | unsettled (its outcome could not be
         stored: the lease runs out and it is tried again)
-    pau_nudges_total{kind}                   nudges QUEUED by the sweep (daily, reviews, ...);
-        a queued nudge is sent when its event is processed (events_processed{kind="nudge"}),
-        unless the learner has moved on meanwhile
+    pau_nudges_total{kind}                   nudges QUEUED by the sweep (daily, reviews, ...)
+    pau_nudges_sent_total{kind, outcome}     nudges the dialogue then sent (outcome "sent") or
+        dropped on its re-check ("dropped": the learner wrote, paused or changed hours since)
     pau_nudge_looks_total                    learners the sweep looked at (due or not)
 
 Read from the shared database at each scrape (a few aggregate queries on indexes, within
@@ -61,6 +61,7 @@ from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
 from sqlalchemy.engine import Engine
 
+from core.events import EventKind, InboundEvent
 from core.logs import failure
 from storage.db import from_db, reading
 from storage.models import Escalation, OutboxMessage
@@ -93,6 +94,10 @@ COMMAND_SECONDS = Histogram(
 
 NUDGES = Counter("pau_nudges", "Nudges queued by the sweep, per kind", ["kind"])
 NUDGE_LOOKS = Counter("pau_nudge_looks", "Learners the nudge sweep looked at")
+NUDGES_SENT = Counter(
+    "pau_nudges_sent", "Nudges the dialogue sent (or dropped on its re-check), per kind",
+    ["kind", "outcome"],
+)  # fmt: skip
 
 
 def count_nudges(looked_at: int, queued_kinds: list[str]) -> None:
@@ -110,9 +115,13 @@ def count_inbound(channel: str, result: str, count: int = 1) -> None:
         INBOUND.labels(channel=channel, result=result).inc(count)
 
 
-def count_event(kind: str) -> None:
-    """The runner's observer: one event of this kind processed and committed."""
-    EVENTS.labels(kind=kind).inc()
+def count_event(event: InboundEvent, replied: bool) -> None:
+    """The runner's observer: one event processed and committed; for a nudge, whether it went
+    out (the step re-checks the rules: the learner may have written or paused since the sweep)."""
+    EVENTS.labels(kind=event.kind.value).inc()
+    if event.kind is EventKind.NUDGE:
+        kind = str(event.data.get("nudge", "unknown"))
+        NUDGES_SENT.labels(kind=kind, outcome="sent" if replied else "dropped").inc()
 
 
 def observe_command(kind: str, seconds: float, outcome: str) -> None:
