@@ -246,12 +246,27 @@ def demo_world(demo_course: object) -> World:
     [
         ("mon-fri 09:00-17:00 UTC", "2026-03-02T10:00Z", "UTC", True, "2026-03-02T10:00+00:00"),
         ("mon-fri 09:00-17:00 UTC", "2026-03-02T17:00Z", "UTC", False, "2026-03-03T09:00+00:00"),
-        ("mon-fri 09:00-17:00 UTC", "2026-03-06T18:00Z", "Asia/Tokyo", False,
-         "2026-03-09T18:00+09:00"),
-        ("mon-fri 09:00-17:00 Europe/Berlin", "2026-03-29T06:00Z", "Europe/Berlin", False,
-         "2026-03-30T09:00+02:00"),  # the Sunday summer time begins: Monday 09:00 is CEST
-        ("sat-sun 10:00-14:00 America/New_York", "2026-03-04T12:00Z", "UTC", False,
-         "2026-03-07T15:00+00:00"),
+        (
+            "mon-fri 09:00-17:00 UTC",
+            "2026-03-06T18:00Z",
+            "Asia/Tokyo",
+            False,
+            "2026-03-09T18:00+09:00",
+        ),
+        (
+            "mon-fri 09:00-17:00 Europe/Berlin",
+            "2026-03-29T06:00Z",
+            "Europe/Berlin",
+            False,
+            "2026-03-30T09:00+02:00",
+        ),  # the Sunday summer time begins: Monday 09:00 is CEST
+        (
+            "sat-sun 10:00-14:00 America/New_York",
+            "2026-03-04T12:00Z",
+            "UTC",
+            False,
+            "2026-03-07T15:00+00:00",
+        ),
         ("fri-mon 08:00-20:00 UTC", "2026-03-08T21:00Z", "UTC", False, "2026-03-09T08:00+00:00"),
     ],
 )
@@ -284,7 +299,6 @@ def test_everyday_talk_is_not_crisis(memo_onboarded: object) -> None:
         assert "116 123" not in memo_onboarded.say(said), said
 
 
-
 def test_the_export_holds_the_questions_for_mentors_and_their_answers(
     onboarded: ChatLearner, pau: Pau
 ) -> None:
@@ -296,13 +310,17 @@ def test_the_export_holds_the_questions_for_mentors_and_their_answers(
     maria = add_mentor(pau, "maria@example.org", "Maria")
     escalation = only_escalation(pau)
     with transaction(pau.engine) as session:
-        escalations.claim(session, escalation_id=escalation.id or 0, staff_id=maria, now=pau.clock())
+        escalations.claim(
+            session, escalation_id=escalation.id or 0, staff_id=maria, now=pau.clock()
+        )
         escalations.send_reply(session, escalation_id=escalation.id or 0, staff_id=maria,
                                text="Two weeks out, every other day.", now=pau.clock())  # fmt: skip
     onboarded.send_event_later()
     document = json.loads(pau._export(escalation.learner_id, {})["json"])
     [question] = document["mentor_questions"]
     assert question["question"].startswith("can I talk to a mentor about planning")
-    assert question["answer"] == "Two weeks out, every other day." and question["status"] == "answered"
+    assert (
+        question["answer"] == "Two weeks out, every other day." and question["status"] == "answered"
+    )
     missing = missing_from_export(pau, escalation.learner_id, document)
     assert [m for m in missing if m.startswith("escalation.")] == []
