@@ -123,9 +123,8 @@ def _marked_waiting(turn: Turn, *, urgent: bool = False) -> dict[str, object]:
 def _question_in(text: str) -> str:
     """The question that came with the request ("a human please: how do I plan reviews around
     exams?"), or "" when the request is all there is."""
-    words = [
-        w for w in phrases.canon(text).split() if w not in REQUEST_WORDS and w not in phrases.FILLERS
-    ]
+    asked = set(REQUEST_WORDS) | set(phrases.FILLERS)
+    words = [w for w in phrases.canon(text).split() if w not in asked]
     return text.strip() if len(words) >= MIN_QUESTION_WORDS else ""
 
 
