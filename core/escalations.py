@@ -27,6 +27,7 @@ HOURS_PATTERN = re.compile(
 )
 REASONS = ("asked", "crisis", "tutor", "no_answer")
 MAX_QUESTION_CHARS = 2000
+EMPHASIS = re.compile(r"(?<!\w)[*_]([^*_\n]+)[*_](?!\w)")  # the course's *Markdown* emphasis
 
 
 @dataclass(frozen=True)
@@ -127,5 +128,5 @@ def draft_answer(course: Course | None, question: str) -> tuple[str, str]:
         return "", ""
     passage = found.passage
     source = "From an earlier mentor answer" if passage.from_faq else "From the lesson"
-    text = f"{source} “{passage.concept_title}”: {excerpt(passage.text, question)}"
-    return text, passage.concept_id
+    quoted = EMPHASIS.sub(r"\1", excerpt(passage.text, question))  # plain text to edit
+    return f"{source} “{passage.concept_title}”: {quoted}", passage.concept_id

@@ -73,7 +73,7 @@ def crisis(turn: Turn, event: InboundEvent) -> Transition:
 
 def open_escalation(turn: Turn, question: str, *, reason: str = "asked") -> Transition:
     """Hand the question to the mentors, with a draft answer from the course for them to edit."""
-    draft, concept_id = draft_answer(turn.course, question)
+    draft, concept_id = draft_answer(turn.course, " ".join(_topic_words(question)))
     request = EscalationRequest(question, reason=reason, concept_id=concept_id, draft=draft)
     wait = expected_wait(turn.world.mentor_hours, turn.now, turn.snapshot.profile.timezone)
     told = Text(turn.t("mentor_asked_soon") if wait.soon else turn.t(
@@ -123,9 +123,13 @@ def _marked_waiting(turn: Turn, *, urgent: bool = False) -> dict[str, object]:
 def _question_in(text: str) -> str:
     """The question that came with the request ("a human please: how do I plan reviews around
     exams?"), or "" when the request is all there is."""
+    return text.strip() if len(_topic_words(text)) >= MIN_QUESTION_WORDS else ""
+
+
+def _topic_words(text: str) -> list[str]:
+    """What the message is about, without the words that ask for a person."""
     asked = set(REQUEST_WORDS) | set(phrases.FILLERS)
-    words = [w for w in phrases.canon(text).split() if w not in asked]
-    return text.strip() if len(words) >= MIN_QUESTION_WORDS else ""
+    return [w for w in phrases.canon(text).split() if w not in asked]
 
 
 def _when(turn: Turn, wait: Wait) -> str:
