@@ -13,16 +13,13 @@ to send, and the browser (Debian's chromium driven by Playwright, never `playwri
 from __future__ import annotations
 
 import itertools
-import socket
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import httpx
-import uvicorn
 from playwright.sync_api import Browser, Page, Playwright
 from pydantic import SecretStr
 from sqlmodel import col, func, select
@@ -33,6 +30,7 @@ from storage.db import reading, transaction
 from storage.models import CommandRecord, InboundMessage, OutboxMessage
 from tests.admin_client import PASSWORD
 from tests.conftest import ROOT, TEST_SECRET_KEY
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.telegram_api import BOT_TOKEN, FakeBotApi, update_payload
 from webhooks.app import create_app
 from webhooks.config import Settings
@@ -62,7 +60,7 @@ def telegram_settings(fake: FakeBotApi, db_path: Path) -> Settings:
     )  # fmt: skip
 
 
-class LiveServer:
+class LiveServer(LoopbackServer):
     """`create_app(settings, pau=pau, scheduler=True)` served by uvicorn in a background thread,
     its lifespan on (the scheduler starts and stops with it). The Pau is built as `pau serve`
     builds it (SQLite migrated) and the course imported."""
@@ -72,37 +70,14 @@ class LiveServer:
         with transaction(self.pau.engine) as session:
             import_course(session, course=course, now=self.pau.clock())
         self.pau.reload_courses_if_changed()  # as after `pau content import` in a running PAU
-        self._app = create_app(settings, pau=self.pau, scheduler=True)
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(
-            self._app, lifespan="on", ws="none", log_config=None, log_level="warning",
-            access_log=False, timeout_graceful_shutdown=2,
-        )  # fmt: skip
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
-            name="pau-live-server",
-        )  # fmt: skip
+        super().__init__(create_app(settings, pau=self.pau, scheduler=True), lifespan="on")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> Self:
-        self._thread.start()
-        wait_until(lambda: self._server.started or not self._thread.is_alive(), "uvicorn start")
-        if not self._server.started:
-            raise RuntimeError("the live server did not start")
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        if self._thread.is_alive():
-            self._server.force_exit = True
-            self._thread.join(timeout=5)
-        self._socket.close()
+    def stop(self) -> None:
+        super().stop()
         self.pau.close()
 
     def idle(self) -> bool:

@@ -21,8 +21,11 @@ from starlette.applications import Starlette
 
 
 class LoopbackServer:
-    def __init__(self, app: Starlette) -> None:
+    """`lifespan="on"` runs the app's start-up and shut-down too (PAU's own app: the scheduler)."""
+
+    def __init__(self, app: Starlette, *, lifespan: str = "off") -> None:
         self._app = app
+        self._lifespan = lifespan
         self._stopping = threading.Event()  # set while stopping: delayed answers cut short
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -42,7 +45,7 @@ class LoopbackServer:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         config = uvicorn.Config(
-            self._app, lifespan="off", ws="none", log_config=None, log_level="warning",
+            self._app, lifespan=self._lifespan, ws="none", log_config=None, log_level="warning",
             access_log=False, timeout_graceful_shutdown=1,
         )  # fmt: skip
         self._server = uvicorn.Server(config)
