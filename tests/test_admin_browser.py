@@ -19,6 +19,7 @@ from storage.db import reading
 from storage.models import Escalation
 from tests.admin_client import add_staff, cheap_password_hashing  # noqa: F401  (autouse)
 from tests.browser import (
+    CHROMIUM,
     LiveServer,
     WebhookLearner,
     launch_chromium,
@@ -26,6 +27,7 @@ from tests.browser import (
     sign_in,
     telegram_settings,
 )
+from tests.conftest import IN_CI
 from tests.fakes.telegram_api import FakeBotApi
 
 MENTOR_QUESTION = "can I talk to a mentor about planning reviews around my exams?"
@@ -36,6 +38,11 @@ ADMIN_NAV = ("Cohorts", "Courses", "Playground", "Staff", "Audit")
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        message = f"Debian's chromium is not installed ({CHROMIUM}): apt-get install chromium"
+        if IN_CI:
+            pytest.fail(message + " — CI must run the browser tests")
+        pytest.skip(message)
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         yield chromium
