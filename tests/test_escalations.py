@@ -324,3 +324,18 @@ def test_the_export_holds_the_questions_for_mentors_and_their_answers(
     )
     missing = missing_from_export(pau, escalation.learner_id, document)
     assert [m for m in missing if m.startswith("escalation.")] == []
+
+
+def test_a_question_the_course_cannot_answer_can_go_to_a_mentor_with_one_tap(
+    onboarded: ChatLearner, pau: Pau
+) -> None:
+    onboarded.transcript(
+        [
+            ("What is the capital of Mongolia?", [
+                "will answer it.\n   [1] Ask a mentor", "Back to the lesson"]),
+            ("Ask a mentor", ["your question is with a mentor now", "Back to the lesson"]),
+        ]
+    )  # fmt: skip
+    escalation = only_escalation(pau)
+    assert escalation.reason == "no_answer"
+    assert escalation.question == "What is the capital of Mongolia?"

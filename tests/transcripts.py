@@ -57,7 +57,7 @@ class Talker:
         raise NotImplementedError
 
     def say(self, text: str) -> str:
-        """Send text; tap a button instead when the text is a label of the last buttons."""
+        """Send text; tap a button instead when the text is a label of the last replies' buttons."""
         choice = self._choice_for(text)
         event = (
             InboundEvent(EventKind.CHOICE, choice_id=choice)
@@ -70,9 +70,12 @@ class Talker:
         return self.text_of(self.send_one(InboundEvent(EventKind.CHOICE, choice_id=choice_id)))
 
     def _choice_for(self, text: str) -> str | None:
+        """The button with this label among the last replies' (the latest first)."""
         for reply in reversed(self.last_replies):
             if isinstance(reply, Choices):
-                return next((o.id for o in reply.options if o.label == text), None)
+                found = next((o.id for o in reply.options if o.label == text), None)
+                if found:
+                    return found
         return None
 
     @staticmethod

@@ -14,10 +14,11 @@ from core.dialogue.session import reprompt
 from core.dialogue.states import ACTIVITIES, ONBOARDING, State
 from core.events import EventKind, InboundEvent
 from core.learner import ActivityRecord
-from core.replies import Reply, Text
+from core.replies import Choices, Option, Reply, Text
 from core.retrieval import excerpt, index_for
 
 log = logging.getLogger(__name__)
+ASK_A_MENTOR = "mentor:ask"  # the button under an answer the course does not have
 
 # "why?", "how so?", "what do you mean?": a follow-up about what is on screen, not a search
 FOLLOW_UP_WORDS = frozenset(
@@ -89,8 +90,10 @@ def answer_question(turn: Turn, event: InboundEvent) -> Transition:
             answer = Text(t("follow_up", title=concept.title, summary=concept.summary))
     else:
         found = index_for(course).best(question) if course else None
-        if found is None:
-            answer = Text(t("answer_not_found"))
+        if found is None:  # nothing in the course: a mentor may know (DESIGN.md §6, §8)
+            offer = Choices(t("answer_not_found"), (Option(ASK_A_MENTOR, t("ask_a_mentor")),))
+            record = ActivityRecord("question", response=question)
+            return turn.stay(offer, *way_back(turn), unanswered=question).then(writes=(record,))
         else:
             concept_id = found.passage.concept_id
             passage = excerpt(found.passage.text, question)

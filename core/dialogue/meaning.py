@@ -181,6 +181,8 @@ def _choice(choice_id: str) -> Understood:
             return Understood(Meaning.COMMAND, keyword, choice_id.removeprefix(prefix))
     if choice_id == "skip":
         return Understood(Meaning.SKIP)
+    if choice_id == "mentor:ask":  # "Ask a mentor", under an answer the course does not have
+        return Understood(Meaning.HUMAN)
     if choice_id == "done":
         return Understood(Meaning.GOODBYE)
     return Understood(Meaning.ANSWER)

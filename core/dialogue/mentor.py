@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from core.dialogue import keywords, phrases
+from core.dialogue.chat import ASK_A_MENTOR
 from core.dialogue.model import Transition, Turn
 from core.dialogue.parsing import is_no
 from core.escalations import EscalationRequest, Wait, draft_answer, expected_wait
@@ -44,6 +45,9 @@ def ask(turn: Turn, event: InboundEvent) -> Transition:
     t = turn.t
     if waiting(turn):
         return turn.stay(Text(t("mentor_already_asked")), *keywords.where_we_were(turn))
+    unanswered = str(turn.snapshot.data.get("unanswered") or "")
+    if event.choice_id == ASK_A_MENTOR and unanswered:  # the course had no answer to it
+        return open_escalation(turn, unanswered, reason="no_answer")
     question = _question_in(event.text)
     if question:
         return open_escalation(turn, question)
@@ -116,6 +120,7 @@ def _marked_waiting(turn: Turn, *, urgent: bool = False) -> dict[str, object]:
     return {
         **turn.snapshot.data,
         "pending": None,
+        "unanswered": None,
         "escalation": {"asked_at": turn.now.isoformat(), "urgent": urgent},
     }
 
