@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -329,3 +330,43 @@ def test_the_report_queries_on_every_database(engine: Any, demo_course: Any) -> 
     assert report.phone is None
     (member,) = cohorts.members
     assert member.active_days == {(NOW - timedelta(days=4)).date()}
+
+
+def test_one_graded_answer_is_a_dot_in_the_chart_and_reads_in_the_singular(
+    pau: Pau, mentor: StaffClient
+) -> None:
+    first = concept_ids(pau)[0]
+    learner_id = add_learner(
+        pau, "Solo", last_seen=NOW, answers=[(first, "q1", True, NOW)], streak=1
+    )
+    page = mentor.get(f"/admin/learners/{learner_id}").text
+    chart = re.search(r'<svg[^>]*class="chart mastery-chart".*?</svg>', page, re.S)
+    assert chart is not None
+    assert chart.group(0).count("<circle") == 1 and "<path" not in chart.group(0)
+    assert re.search(r'class="streak">1 day<', page) and "1 days" not in page
+    assert '<span class="count">(1 activity)</span>' in page
+    joined = (NOW - timedelta(days=20)).astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"{joined:%Y-%m-%d %H:%M} Europe/Berlin" in page  # the learner's zone, named
+    evidence = mentor.get(f"/admin/learners/{learner_id}/evidence").text
+    assert "<dt>Streak</dt><dd>1 day</dd>" in evidence
+
+
+def test_a_cohort_in_its_first_week_is_a_dot(pau: Pau, admin: StaffClient) -> None:
+    first = concept_ids(pau)[0]
+    monday = datetime(2026, 3, 16, 9, tzinfo=UTC)  # Monday of ISO week 12, NOW's week
+    add_learner(pau, "New", enrolled_at=monday, answers=[(first, "q1", True, monday)])
+    page = admin.get("/admin/cohorts").text
+    rows = dict(re.findall(r'<tr class="cohort" data-week="([^"]+)">(.*?)</tr>', page, re.S))
+    assert rows["2026-W12"].count("<circle") == 1 and "<polyline" not in rows["2026-W12"]
+
+
+def test_the_calendar_names_every_month_it_shows() -> None:
+    from core.insights import activity_calendar
+    from webhooks.admin.charts import activity_calendar as draw
+
+    now = datetime(2026, 12, 1, 21, 50, tzinfo=UTC)  # a Tuesday: December's week starts in Nov
+    svg = draw(activity_calendar([now], now, "Europe/Berlin"))
+    months = re.findall(r'font-size="8">([A-Z][a-z]{2})</text>', svg)
+    assert [m for m in months if m not in ("Mon", "Wed", "Fri")] == [
+        "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+    ]  # fmt: skip

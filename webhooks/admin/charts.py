@@ -65,10 +65,17 @@ def mastery_chart(
             f"{'M' if i == 0 else 'L'}{x(d)} {y(v)}" for i, (d, v) in enumerate(points)
         )
         label = escape(title)
-        parts.append(
-            f'<path class="concept-line" d="{steps}" fill="none" stroke="{colour}" '
-            f'stroke-width="2"><title>{label}</title></path>'
-        )
+        if len(points) == 1:  # a path of one point draws nothing: a dot instead
+            ((day, value),) = points
+            parts.append(
+                f'<circle class="concept-dot" cx="{x(day)}" cy="{y(value)}" r="4" '
+                f'fill="{colour}"><title>{label}</title></circle>'
+            )
+        elif points:
+            parts.append(
+                f'<path class="concept-line" d="{steps}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"><title>{label}</title></path>'
+            )
         row = HEIGHT + LEGEND_ROW * index + 12
         parts.append(f'<rect x="{LEFT}" y="{row - 9}" width="10" height="10" fill="{colour}"/>')
         last = points[-1][1] if points else 0.0
@@ -85,10 +92,21 @@ def _shade(count: int, most: int) -> str:
     return SHADES[min(4, 1 + (count - 1) * 4 // max(1, most))]
 
 
+def _month_labels(grid: Sequence[Sequence[CalendarDay]]) -> list[tuple[int, date]]:
+    """(column, month) for each week holding a month's first day, and for the first week when
+    its month starts before the grid (unless the next label follows too closely to fit)."""
+    labels = [
+        (column, day.day) for column, week in enumerate(grid) for day in week if day.day.day == 1
+    ]
+    if grid and grid[0] and (not labels or labels[0][0] >= 3):
+        labels.insert(0, (0, grid[0][0].day))
+    return labels
+
+
 def activity_calendar(grid: Sequence[Sequence[CalendarDay]]) -> Markup:
     """The calendar grid (weeks as columns, Monday on top), a day's count in its tooltip."""
     most = max((day.count for week in grid for day in week), default=0)
-    width, height = CELL * len(grid) + 30, CELL * 7 + 14
+    width, height = CELL * len(grid) + 42, CELL * 7 + 14  # room for the last month label
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart activity-calendar" role="img" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
@@ -96,11 +114,9 @@ def activity_calendar(grid: Sequence[Sequence[CalendarDay]]) -> Markup:
     ]
     for row, name in ((0, "Mon"), (2, "Wed"), (4, "Fri")):
         parts.append(f'<text x="0" y="{14 + CELL * row + 8}" font-size="8">{name}</text>')
+    for column, month in _month_labels(grid):
+        parts.append(f'<text x="{30 + CELL * column}" y="9" font-size="8">{month:%b}</text>')
     for column, week in enumerate(grid):
-        if week and week[0].day.day <= 7:
-            parts.append(
-                f'<text x="{30 + CELL * column}" y="9" font-size="8">{week[0].day:%b}</text>'
-            )
         for row, day in enumerate(week):
             if day.future:
                 continue
@@ -115,17 +131,22 @@ def activity_calendar(grid: Sequence[Sequence[CalendarDay]]) -> Markup:
 
 
 def retention_line(curve: Sequence[float], width: int = 160, height: int = 40) -> Markup:
-    """A cohort's retention curve (shares 0..1, week 0 first) as a small line."""
+    """A cohort's retention curve (shares 0..1, week 0 first) as a small line; a dot while the
+    cohort has only its first week (a polyline of one point draws nothing)."""
     if not curve:
         return Markup("")
-    step = (width - 4) / max(1, len(curve) - 1)
-    points = " ".join(
-        f"{_number(2 + step * week)},{_number(2 + (height - 4) * (1 - share))}"
+    step = (width - 8) / max(1, len(curve) - 1)
+    points = [
+        (_number(4 + step * week), _number(4 + (height - 8) * (1 - share)))
         for week, share in enumerate(curve)
-    )
+    ]
+    if len(points) == 1:
+        shape = f'<circle cx="{points[0][0]}" cy="{points[0][1]}" r="3" fill="#1f77b4"/>'
+    else:
+        joined = " ".join(f"{px},{py}" for px, py in points)
+        shape = f'<polyline points="{joined}" fill="none" stroke="#1f77b4" stroke-width="2"/>'
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart retention" role="img" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
-        f"<title>Share active per week since the start</title>"
-        f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="2"/></svg>'
+        f"<title>Share active per week since the start</title>{shape}</svg>"
     )

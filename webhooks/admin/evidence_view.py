@@ -84,6 +84,14 @@ def _when(moment: datetime | None, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone or "UTC")).strftime("%Y-%m-%d %H:%M")
 
 
+def _when_zoned(moment: datetime | None, timezone: str) -> str:
+    """The local time with its zone named ("2026-12-01 22:46 Europe/Berlin"): the learner list
+    shows UTC, so an unlabelled local time would read as UTC."""
+    if moment is None:
+        return "-"
+    return f"{_when(moment, timezone)} {timezone or 'UTC'}"
+
+
 def _result(point: ActivityPoint) -> str:
     if point.kind == "quiz":
         return {True: "correct", False: "incorrect", None: "skipped"}[point.correct]
@@ -138,11 +146,12 @@ def detail_view(report: LearnerReport, now: datetime) -> LearnerDetailView:
     return LearnerDetailView(
         id=report.id, name=report.name, channel=report.channel, phone=report.phone,
         timezone=report.timezone or "UTC", language=report.language,
-        joined=_when(report.created_at, report.timezone),
-        last_active=_when(report.last_active, report.timezone),
+        joined=_when_zoned(report.created_at, report.timezone),
+        last_active=_when_zoned(report.last_active, report.timezone),
         course_title=report.course_title, streak=report.streak,
         best_streak=motivation.best_streak, xp=motivation.xp, freezes=motivation.freezes,
-        nudges_sent=report.nudges_sent, last_nudge=_when(report.last_nudge_at, report.timezone),
+        nudges_sent=report.nudges_sent,
+        last_nudge=_when_zoned(report.last_nudge_at, report.timezone),
         open_escalations=report.open_escalations, studied=len(report.progress),
         mastered=sum(1 for m in masteries if m >= MASTERED), chart=chart,
         calendar=charts.activity_calendar(grid),
@@ -173,7 +182,7 @@ def evidence_view(report: LearnerReport, now: datetime) -> EvidenceView:
         ("Explain-backs", str(len(explained))),
         ("Explain-back average", average),
         ("Concepts mastered", f"{sum(1 for c in concepts if c.mastered)} of {len(concepts)}"),
-        ("Streak", f"{report.streak} days"),
+        ("Streak", f"{report.streak} {'day' if report.streak == 1 else 'days'}"),
         ("XP", str(report.motivation.xp)),
     )
     return EvidenceView(
@@ -181,7 +190,7 @@ def evidence_view(report: LearnerReport, now: datetime) -> EvidenceView:
         name=report.name,
         course_title=report.course_title,
         period=period,
-        generated=_when(now, report.timezone),
+        generated=_when_zoned(now, report.timezone),
         totals=totals,
         concepts=concepts,
         activities=tuple(_lines(report)),

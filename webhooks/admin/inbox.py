@@ -22,7 +22,13 @@ from webhooks.admin.deps import (
     error_page,
     render,
 )
-from webhooks.admin.inbox_view import age_in_words, exact_time, inbox_line, reason_in_words
+from webhooks.admin.inbox_view import (
+    age_in_words,
+    chat_bubbles,
+    exact_time,
+    inbox_line,
+    reason_in_words,
+)
 
 router = APIRouter()
 
@@ -104,6 +110,7 @@ def _detail_response(
         age=age_in_words(detail.created_at, now),
         created_exact=exact_time(detail.created_at),
         reason=reason_in_words(detail.reason),
+        chat=chat_bubbles(detail.recent, detail.learner.name),
         mine=mine,
         claimed_by_other=detail.claimed_by is not None and not mine,
         answer=detail.reply or detail.draft,

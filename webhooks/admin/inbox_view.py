@@ -3,10 +3,14 @@ reasons in words, questions cut to a table cell. Pure functions, so they test wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.escalations import InboxRow
+from markupsafe import Markup, escape
+
+from bot.markup import to_telegram_html
+from storage.escalations import ChatLine, InboxRow
 
 QUESTION_CUT = 140
 REASONS = {"crisis": "crisis", "asked": "asked", "tutor": "tutor", "no_answer": "no answer"}
@@ -23,7 +27,7 @@ def age_in_words(since: datetime, now: datetime) -> str:
     if seconds < 48 * 3600:
         return f"{seconds // 3600} h"
     days = seconds // 86400
-    return f"{days} days"
+    return f"{days} days"  # never 1: under 48 h it says hours
 
 
 def exact_time(moment: datetime) -> str:
@@ -75,3 +79,30 @@ def inbox_line(row: InboxRow, now: datetime) -> InboxLine:
         claimed_by_name=row.claimed_by_name or "",
         claimable=row.status == "open" and not row.claimed_by_name,
     )
+
+
+@dataclass(frozen=True)
+class ChatBubble:
+    """One line of the escalation page's recent chat."""
+
+    who: str  # "learner" | "pau" | "mentor": the line's CSS class
+    speaker: str
+    at_short: str
+    at_exact: str
+    html: Markup
+
+
+def chat_bubbles(lines: Sequence[ChatLine], learner_name: str) -> list[ChatBubble]:
+    """The recent chat as the mentor reads it: PAU's texts with their *emphasis* rendered as the
+    learner saw it (bot/markup.py escapes every character first), everyone else's escaped."""
+    speakers = {"learner": learner_name or "Learner", "pau": "PAU", "mentor": "Mentor"}
+    return [
+        ChatBubble(
+            who=line.who,
+            speaker=speakers.get(line.who, line.who),
+            at_short=line.at.strftime("%d %b %H:%M"),
+            at_exact=exact_time(line.at),
+            html=Markup(to_telegram_html(line.text)) if line.who == "pau" else escape(line.text),
+        )
+        for line in lines
+    ]
