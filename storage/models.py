@@ -86,6 +86,8 @@ class InboundMessage(SQLModel, table=True):
             sqlite_where=sa.text("processed_at IS NULL"),
             postgresql_where=sa.text("processed_at IS NULL"),
         ),
+        # one learner's messages, newest first (the admin page's recent chat)
+        sa.Index("ix_inbound_learner", "learner_id", "id"),
         # housekeeping: processed rows by age
         sa.Index(
             "ix_inbound_processed",
@@ -139,6 +141,7 @@ class OutboxMessage(SQLModel, table=True):
         sa.Index("ix_outbox_due", "status", "channel", "address", "id"),
         sa.Index("ix_outbox_settled", "status", "created_at"),  # housekeeping
         sa.Index("ix_outbox_platform_message", "platform_message_id"),  # statuses find it
+        sa.Index("ix_outbox_learner", "learner_id", "id"),  # one learner's replies (admin page)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -197,6 +200,9 @@ class Enrollment(SQLModel, table=True):
 
 class Activity(SQLModel, table=True):
     """One learning event: a lesson read, a quiz answered, a reflection, a question asked..."""
+
+    # the at-risk page reads recent graded quizzes of everyone
+    __table_args__ = (sa.Index("ix_activity_kind_at", "kind", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     learner_id: int = Field(foreign_key="learner.id", ondelete="CASCADE", index=True)

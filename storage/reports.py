@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +36,7 @@ from storage.models import (
 
 PAGE_SIZE = 50
 RECENT_QUIZZES = 20  # per learner, for the at-risk rules
+RECENT_QUIZ_DAYS = 60  # older answers never decide a reason (an idle learner is "inactive")
 
 
 @dataclass(frozen=True)
@@ -322,7 +323,11 @@ def risk_facts(session: Session, *, now: datetime) -> list[RiskRow]:
             )
             .label("newest"),
         )
-        .where(col(Activity.kind) == "quiz", col(Activity.correct).is_not(None))
+        .where(
+            col(Activity.kind) == "quiz",
+            col(Activity.at) >= to_db(now - timedelta(days=RECENT_QUIZ_DAYS)),
+            col(Activity.correct).is_not(None),
+        )
         .subquery()
     )
     quizzes: dict[int, list[QuizOutcome]] = {}

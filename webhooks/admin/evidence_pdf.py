@@ -40,7 +40,8 @@ def _setup(pdf: FPDF, font: Path | None) -> tuple[str, Callable[[str], str]]:
     if font is None:
         return "helvetica", _latin1
     pdf.add_font("dejavu", "", str(font))
-    pdf.add_font("dejavu", "B", str(font))  # no bold file needed: the same face
+    bold = font.with_name(font.stem + "-Bold" + font.suffix)
+    pdf.add_font("dejavu", "B", str(bold if bold.exists() else font))
     face = pdf.fonts["dejavu"]
     glyphs = set(face.cmap) if isinstance(face, TTFFont) else set()
 
