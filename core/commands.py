@@ -24,6 +24,7 @@ class CommandKind(StrEnum):
     RENDER_CHART = "render_chart"  # -> chart_ready
     EXPORT_DATA = "export_data"  # -> export_ready
     NOTIFY_MENTORS = "notify_mentors"  # an urgent escalation -> mentors_notified
+    ASK_TUTOR = "ask_tutor"  # a question or a hint request -> tutor_answered
 
 
 @dataclass(frozen=True)
@@ -56,4 +57,6 @@ POLICIES: Mapping[CommandKind, CommandPolicy] = {
     CommandKind.RENDER_CHART: CommandPolicy(timeout_seconds=15, max_attempts=2, concurrency=2),
     CommandKind.EXPORT_DATA: CommandPolicy(timeout_seconds=60, max_attempts=3, concurrency=1),
     CommandKind.NOTIFY_MENTORS: CommandPolicy(timeout_seconds=20, max_attempts=5, concurrency=2),
+    # network-bound: several at once; the performer falls back offline well before the timeout
+    CommandKind.ASK_TUTOR: CommandPolicy(timeout_seconds=60, max_attempts=2, concurrency=4),
 }

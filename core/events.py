@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     MENTOR_REPLIED = "mentor_replied"  # `data`: the escalation, the mentor's name and text
     MENTOR_RESOLVED = "mentor_resolved"  # `data`: the escalation a mentor marked resolved
     MENTORS_NOTIFIED = "mentors_notified"  # an urgent escalation's ping went out (no reply)
+    TUTOR_ANSWERED = "tutor_answered"  # `data`: the tutor's answer or hint (core/tutor)
 
 
 INTERNAL_KINDS = frozenset(
@@ -40,6 +41,7 @@ INTERNAL_KINDS = frozenset(
         EventKind.MENTOR_REPLIED,
         EventKind.MENTOR_RESOLVED,
         EventKind.MENTORS_NOTIFIED,
+        EventKind.TUTOR_ANSWERED,
     }
 )
 
