@@ -166,6 +166,7 @@ def test_reset_removes_the_test_learner_and_is_audited(pau: Pau, chat: Chat) -> 
         assert session.exec(select(Learner).where(Learner.channel == CHANNEL)).first() is None
         actions = session.exec(select(AuditEntry.action)).all()
     assert "playground.reset" in actions
+    assert actions.count("playground.say") == 2  # "hi" and the tap, by kind (not their text)
     assert "No messages yet" in chat.page()
     page = chat.say("hi")  # a new learner again: the welcome and the consent question
     assert "Is that OK with you?" in page and "What should I call you?" not in page

@@ -227,6 +227,8 @@ def playground_say(
             channel=CHANNEL, sender_id=sender_id_for(staff.id),
             platform_message_id=uuid.uuid4().hex, event=event,
         )  # fmt: skip
+        with transaction(pau.engine) as session:  # what kind of input; the text is a test's
+            audit(session, staff, request, "playground.say", CHANNEL, kind=event.kind.value)
         pau.request_work()
     if request.headers.get("HX-Request") != "true":
         return RedirectResponse("/admin/playground", status_code=303)
