@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -386,3 +386,49 @@ class FaqEntry(SQLModel, table=True):
     answer: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     staff_id: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
     created_at: datetime
+
+
+# --- The tutor's token use and answer cache (DESIGN.md §6) ---
+
+
+class LlmUsageRecord(SQLModel, table=True):
+    """Tokens the language model used, per learner, UTC day and purpose ("answer", "hint",
+    "grade", "draft"); one row each, incremented by an upsert. `learner_id` is None for calls no
+    learner made (an author's `pau content draft-quiz`): NULLs never clash in a unique
+    constraint, so those rows have their own partial unique index."""
+
+    __tablename__ = "llm_usage"
+    __table_args__ = (
+        sa.UniqueConstraint("learner_id", "day", "purpose", name="uq_llm_usage_learner_day"),
+        sa.Index(
+            "uq_llm_usage_unattributed",
+            "day",
+            "purpose",
+            unique=True,
+            sqlite_where=sa.text("learner_id IS NULL"),
+            postgresql_where=sa.text("learner_id IS NULL"),
+        ),
+        # the day's total for everyone, read before every call
+        sa.Index("ix_llm_usage_day", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    learner_id: int | None = Field(default=None, foreign_key="learner.id", ondelete="CASCADE")
+    day: date
+    purpose: str = Field(max_length=16)
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0  # of the input, read from the provider's prompt cache
+
+
+class LlmAnswerCacheEntry(SQLModel, table=True):
+    """A checked answer to a question about one lesson of one course revision, keyed by
+    core/tutor/cache_key.py's hash (which holds no learner text), reused until it expires."""
+
+    __tablename__ = "llm_answer_cache"
+
+    key: str = Field(primary_key=True, max_length=64)
+    text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime
+    hits: int = 0
