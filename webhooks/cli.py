@@ -87,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         help='score a file of human-scored answers (also a "score" per line) and print how '
         "well the grader and naive baselines agree with it",
     )
+    grade.add_argument(
+        "--grader",
+        choices=["offline", "llm"],
+        default="offline",
+        help="with --batch: the offline grader (default) or the configured model, falling back "
+        'to the offline grader line by line (each line says "method" and "fallback")',
+    )
 
     telegram = commands.add_parser("telegram", help="Telegram bot set-up")
     telegram_actions = telegram.add_subparsers(dest="action", required=True)
@@ -129,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "content":
         return _content(args.action, args.path)
     if args.command == "grade":
-        return _grade(args.batch) if args.batch else _grade_report(args.report)
+        return _grade(args.batch, args.grader) if args.batch else _grade_report(args.report)
     if args.command == "telegram":
         return asyncio.run(_set_telegram_webhook(args.url))
     if args.command == "admin":
@@ -200,16 +207,46 @@ async def _set_telegram_webhook(url: str) -> int:
     return 0
 
 
-def _grade(path: Path) -> int:
+def _grade(path: Path, grader: str = "offline") -> int:
     """One JSON line out per line in, in order, on standard output."""
     from core.grading.batch import grade_lines
 
     if str(path) != "-" and not path.exists():
         print(f"{path}: no such file", file=sys.stderr)
         return 2
+    if grader == "llm":
+        return _grade_with_llm(path)
     with sys.stdin if str(path) == "-" else path.open(encoding="utf-8") as lines:
         for line in grade_lines(lines):
             print(line, flush=True)
+    return 0
+
+
+def _grade_with_llm(path: Path) -> int:
+    """The batch graded by the configured model (no budget: an author's run); tokens on stderr."""
+    from core.tutor.budget import Budget
+    from core.tutor.grading import LlmGrader
+    from core.tutor.grading_batch import TallyLedger, llm_grade_lines
+    from webhooks.llm_setup import make_llm
+
+    llm = make_llm(get_settings())
+    if llm is None:
+        print(
+            "pau: --grader llm needs a model: set ANTHROPIC_API_KEY, or PAU_LLM_PROVIDER=openai "
+            "with PAU_LLM_BASE_URL and PAU_LLM_MODEL",
+            file=sys.stderr,
+        )
+        return 1
+    ledger = TallyLedger()
+    grading = LlmGrader(llm, ledger, Budget(per_learner=0, overall=0), utcnow)
+    try:
+        with sys.stdin if str(path) == "-" else path.open(encoding="utf-8") as lines:
+            for line in llm_grade_lines(grading, lines):
+                print(line, flush=True)
+    finally:
+        llm.close()
+    used = ledger.total
+    print(f"tokens used: {used.input_tokens} in, {used.output_tokens} out", file=sys.stderr)
     return 0
 
 
