@@ -1,8 +1,13 @@
-"""Read a course folder (content/FORMAT.md), validate it and report problems as `file:line: ...`."""
+"""Read a course folder (content/FORMAT.md), validate it and report problems as `file:line: ...`.
+
+Drafts (a concept or a quiz item marked `draft: true`, FORMAT.md "Drafts") are validated like
+everything else but left out of the Course learners get; `read_course` also lists them.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +49,30 @@ def _scalar(node: yaml.Node) -> Any:
         return loader.construct_object(node, deep=True)
     finally:
         loader.dispose()
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A concept or quiz item an author has not published yet."""
+
+    path: Path
+    line: int
+    kind: str  # "concept" | "quiz item"
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.kind} '{self.id}'"
+
+
+@dataclass(frozen=True)
+class CourseReading:
+    """A valid course folder: `course` is what learners get (no drafts); `full` has the drafts
+    too (for authoring tools); `paths` maps every concept id to its file."""
+
+    course: Course
+    full: Course
+    drafts: tuple[Draft, ...]
+    paths: dict[str, Path]
 
 
 class _Problems:
@@ -98,6 +127,15 @@ def _check_id(value: str, path: Path, line: int, problems: _Problems) -> None:
         problems.add(path, line, f"id '{value}' must be lower-case letters, digits and dashes")
     elif len(value) > MAX_ID_LENGTH:
         problems.add(path, line, f"id '{value}' is longer than {MAX_ID_LENGTH} characters")
+
+
+def _is_draft(data: Located, path: Path, problems: _Problems) -> bool:
+    """The draft mark: `draft: true`; absent or `draft: false` is published."""
+    mark = data.get("draft", False)
+    if not isinstance(mark, bool):
+        problems.add(path, _line(data, "draft"), "draft must be true or false")
+        return False  # the course is rejected anyway; no other problem follows from this one
+    return mark
 
 
 def _parse_quiz_item(raw: Any, concept_id: str, path: Path, problems: _Problems) -> QuizItem | None:
@@ -168,7 +206,15 @@ def _parse_quiz_item(raw: Any, concept_id: str, path: Path, problems: _Problems)
     )
 
 
-def _parse_concept(path: Path, order: int, problems: _Problems) -> tuple[Concept, Located] | None:
+@dataclass(frozen=True)
+class _Parsed:
+    concept: Concept  # with every quiz item, drafts included
+    data: Located
+    draft: bool
+    draft_items: dict[str, int]  # id -> line of the quiz items marked draft
+
+
+def _parse_concept(path: Path, order: int, problems: _Problems) -> _Parsed | None:
     text = path.read_text(encoding="utf-8")
     split = split_front_matter(text)
     if split is None:
@@ -185,12 +231,16 @@ def _parse_concept(path: Path, order: int, problems: _Problems) -> tuple[Concept
     raw_explain = _require(data, "explain_back", path, problems)
     if concept_id is not None:
         _check_id(str(concept_id), path, _line(data, "id"), problems)
+    draft = _is_draft(data, path, problems)
     quiz_items: list[QuizItem] = []
+    draft_items: dict[str, int] = {}
     if isinstance(raw_quiz, list):
         for raw in raw_quiz:
             item = _parse_quiz_item(raw, str(concept_id), path, problems)
             if item is not None:
                 quiz_items.append(item)
+                if _is_draft(raw, path, problems):
+                    draft_items[item.id] = _line(raw, "draft")
     elif raw_quiz is not None:
         problems.add(path, _line(data, "quiz"), "quiz must be a list of items")
     explain: ExplainBack | None = None
@@ -230,7 +280,7 @@ def _parse_concept(path: Path, order: int, problems: _Problems) -> tuple[Concept
         explain_back=explain or ExplainBack("", ()),
         order=order,
     )
-    return concept, data
+    return _Parsed(concept, data, draft, draft_items)
 
 
 def _check_graph(located: list[tuple[Concept, Located, Path]], problems: _Problems) -> None:
@@ -265,7 +315,14 @@ def _check_graph(located: list[tuple[Concept, Located, Path]], problems: _Proble
 
 
 def load_course(folder: Path) -> Course:
-    """Parse and validate a course folder; raise ContentError listing every problem found."""
+    """Parse and validate a course folder; raise ContentError listing every problem found.
+    The Course is what learners get: drafts are validated but left out."""
+    return read_course(folder).course
+
+
+def read_course(folder: Path) -> CourseReading:
+    """Parse and validate a course folder, drafts included; raise ContentError listing every
+    problem found."""
     problems = _Problems()
     course_file = folder / "course.yaml"
     meta: Located | None = None
@@ -281,14 +338,14 @@ def load_course(folder: Path) -> Course:
     concept_files = sorted((folder / "concepts").glob("*.md"))
     if not concept_files:
         problems.add(folder / "concepts", 1, "no concept files (concepts/*.md)")
-    located: list[tuple[Concept, Located, Path]] = []
+    parsed_concepts: list[tuple[_Parsed, Path]] = []
     seen_concepts: dict[str, str] = {}
     seen_items: dict[str, str] = {}
     for order, path in enumerate(concept_files):
         parsed = _parse_concept(path, order, problems)
         if parsed is None:
             continue
-        concept, data = parsed
+        concept, data = parsed.concept, parsed.data
         if concept.id in seen_concepts:
             problems.add(
                 path,
@@ -305,18 +362,68 @@ def load_course(folder: Path) -> Course:
                     f"duplicate quiz id '{item.id}' (also in {seen_items[item.id]})",
                 )
             seen_items[item.id] = str(path)
-        located.append((concept, data, path))
-    _check_graph(located, problems)
+        parsed_concepts.append((parsed, path))
+    _check_graph([(p.concept, p.data, path) for p, path in parsed_concepts], problems)
+    _check_drafts(parsed_concepts, problems)
     if problems.items or meta is None:
         raise ContentError(problems.items)
-    return Course(
+    full = Course(
         slug=str(meta["slug"]),
         title=str(meta["title"]),
         description=str(meta.get("description") or ""),
         language=str(meta.get("language") or "en"),
         version=int(meta.get("version") or 1),
-        concepts=tuple(concept for concept, _, _ in located),
+        concepts=tuple(p.concept for p, _ in parsed_concepts),
     )
+    published = [p for p, _ in parsed_concepts if not p.draft]
+    # Numbered among published concepts only, so adding a draft changes nothing learners get
+    # (nor the course's content hash, nor its revision on import).
+    learners = replace(
+        full,
+        concepts=tuple(
+            replace(
+                p.concept,
+                order=order,
+                quiz=tuple(i for i in p.concept.quiz if i.id not in p.draft_items),
+            )
+            for order, p in enumerate(published)
+        ),
+    )
+    drafts: list[Draft] = []
+    for parsed, path in parsed_concepts:
+        if parsed.draft:
+            drafts.append(Draft(path, _line(parsed.data, "draft"), "concept", parsed.concept.id))
+        else:
+            drafts.extend(
+                Draft(path, line, "quiz item", i) for i, line in parsed.draft_items.items()
+            )
+    return CourseReading(
+        course=learners,
+        full=full,
+        drafts=tuple(drafts),
+        paths={p.concept.id: path for p, path in parsed_concepts},
+    )
+
+
+def _check_drafts(parsed_concepts: list[tuple[_Parsed, Path]], problems: _Problems) -> None:
+    """What learners get must stand without the drafts."""
+    drafts = {p.concept.id for p, _ in parsed_concepts if p.draft}
+    for parsed, path in parsed_concepts:
+        if parsed.draft:
+            continue
+        for prerequisite in parsed.concept.prerequisites:
+            if prerequisite in drafts:
+                problems.add(
+                    path,
+                    _line(parsed.data, "prerequisites"),
+                    f"prerequisite '{prerequisite}' is a draft (publish it first)",
+                )
+        if parsed.concept.quiz and len(parsed.draft_items) == len(parsed.concept.quiz):
+            problems.add(
+                path,
+                _line(parsed.data, "quiz"),
+                f"every quiz item of '{parsed.concept.id}' is a draft: publish at least one",
+            )
 
 
 def find_course_folders(path: Path) -> list[Path]:
