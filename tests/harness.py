@@ -21,6 +21,7 @@ from core.commands import Command, CommandKind
 from core.content import Course
 from core.dialogue import State, World, step
 from core.dialogue.model import Snapshot, Transition
+from core.escalations import EscalationRequest
 from core.events import EventKind, InboundEvent
 from core.learner import ActivityRecord, DueReview
 from core.performers import CORE_PERFORMERS
@@ -56,6 +57,7 @@ class MemoryLearner(Talker):
         self.scheduler = ReviewScheduler(fuzz=False)
         self.cards: dict[str, tuple[ReviewCard, str]] = {}  # item id -> (card, concept id)
         self.writes: list[ActivityRecord] = []
+        self.escalations: list[EscalationRequest] = []  # questions handed to the mentors
         self.commands: list[Command] = []  # queued, not yet performed
         self.hold_commands = False
         self._timers: list[tuple[datetime, int, InboundEvent]] = []
@@ -130,6 +132,8 @@ class MemoryLearner(Talker):
                 card = card or self.scheduler.new_card(record.item_id, now)
                 card, _ = self.scheduler.review(card, correct=record.correct, now=now)
                 self.cards[record.item_id] = (card, record.concept_id)
+        if transition.escalation is not None:
+            self.escalations.append(transition.escalation)
         self.snapshot = transition.applied_to(before)
         self.commands.extend(transition.commands)
         for timer in transition.timers:

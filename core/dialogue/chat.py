@@ -76,13 +76,18 @@ def unclear(turn: Turn, event: InboundEvent) -> Transition:
 
 def answer_question(turn: Turn, event: InboundEvent) -> Transition:
     """From the course: the best passage, or, for a bare "why?", the idea of what is on screen."""
+    return course_answer(turn, event.text.strip())
+
+
+def course_answer(turn: Turn, question: str, *before: Reply) -> Transition:
+    """The offline answer to a question (`answer_question`), after the replies `before` (the
+    tutor's honest word when it could not answer, core/dialogue/tutoring.py)."""
     t = turn.t
-    question = event.text.strip()
     course = turn.course
     words = set(normalize(question).split())
     concept_id = ""
     if course is not None and words <= FOLLOW_UP_WORDS:
-        concept = course.concept(_concept_on_screen(turn))
+        concept = course.concept(concept_on_screen(turn))
         if concept is None:
             answer = Text(t("follow_up_unknown"))
         else:
@@ -93,7 +98,9 @@ def answer_question(turn: Turn, event: InboundEvent) -> Transition:
         if found is None:  # nothing in the course: a mentor may know (DESIGN.md §6, §8)
             offer = Choices(t("answer_not_found"), (Option(ASK_A_MENTOR, t("ask_a_mentor")),))
             record = ActivityRecord("question", response=question)
-            return turn.stay(offer, *way_back(turn), unanswered=question).then(writes=(record,))
+            return turn.stay(*before, offer, *way_back(turn), unanswered=question).then(
+                writes=(record,)
+            )
         else:
             concept_id = found.passage.concept_id
             passage = excerpt(found.passage.text, question)
@@ -101,10 +108,10 @@ def answer_question(turn: Turn, event: InboundEvent) -> Transition:
             key = "answer_from_faq" if found.passage.from_faq else "answer_from_course"
             answer = Text(t(key, title=title, passage=passage))
     record = ActivityRecord("question", concept_id=concept_id, response=question)
-    return turn.stay(answer, *way_back(turn)).then(writes=(record,))
+    return turn.stay(*before, answer, *way_back(turn)).then(writes=(record,))
 
 
-def _concept_on_screen(turn: Turn) -> str:
+def concept_on_screen(turn: Turn) -> str:
     """The open activity's concept, or the last one studied."""
     plan = turn.snapshot.data.get("plan") or []
     index = int(turn.snapshot.data.get("index", 0))

@@ -59,11 +59,14 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class World:
-    """Read-only things the step may consult: the courses and the message catalogs."""
+    """Read-only things the step may consult: the courses, the message catalogs, the mentors'
+    hours, and whether an LLM tutor is configured (`tutor_on`: questions go to it as commands,
+    core/dialogue/tutoring.py; without one they are answered from the course at once)."""
 
     courses: Mapping[str, Course]
     catalog_for: Callable[[str], Catalog] = Catalog
     mentor_hours: MentorHours = field(default_factory=MentorHours)
+    tutor_on: bool = False
 
     def course(self, slug: str) -> Course | None:
         return self.courses.get(slug)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import replace
 
-from core.dialogue import explain, keywords, mentor, session
+from core.dialogue import explain, keywords, mentor, session, tutoring
 from core.dialogue.model import Transition, Turn
 from core.dialogue.session import activity_ref
 from core.dialogue.states import ACTIVITIES, State
@@ -51,6 +51,8 @@ def handle(turn: Turn, event: InboundEvent) -> Transition:
         if event.data.get("name") == "still_there" and current and _may_speak_up(turn):
             return turn.stay(Text(turn.t("still_there")))
         return turn.stay()
+    if event.kind is EventKind.TUTOR_ANSWERED:
+        return tutoring.answered(turn, event)
     if event.kind is EventKind.COMMAND_FAILED:
         return _failed(turn, event, current)
     if event.kind is EventKind.MENTOR_REPLIED:
@@ -86,6 +88,8 @@ def _failed(turn: Turn, event: InboundEvent, current: bool) -> Transition:
         return turn.stay(*(keywords.where_we_were(turn) if current else []))
     if command == "export_data":
         return turn.stay(Text(turn.t("export_failed")))
+    if command == "ask_tutor":  # the learner still gets the course's answer
+        return tutoring.failed(turn, event)
     return turn.stay()
 
 

@@ -20,6 +20,7 @@ from core.dialogue import (
     onboarding,
     results,
     session,
+    tutoring,
 )
 from core.dialogue.meaning import Context, Meaning, Understood, understand
 from core.dialogue.model import Snapshot, Transition, Turn, World
@@ -31,6 +32,13 @@ from core.replies import Text
 Handler = Callable[[Turn, InboundEvent, Understood], Transition]
 # what works before consent is given (crisis words are always answered, and a person told)
 CONSENT_FREE = (Meaning.STOP, Meaning.COMMAND, Meaning.CRISIS)
+# while a quiz is open, what a hint request may have been read as ("is it b?" is an answer
+# offline, "just tell me" an "I don't know", "hint" unclear): with a tutor, it asks for a hint
+HINT_READINGS = frozenset({Meaning.ANSWER, Meaning.QUESTION, Meaning.DONT_KNOW, Meaning.UNCLEAR,
+                           Meaning.SMALL_TALK, Meaning.SKIP})  # fmt: skip
+HINT = "hint"  # Understood.argument of a hint request
+# what the tutor would otherwise hear or improvise a reply to: abuse there is refused politely
+ABUSE_CHECKED = frozenset({Meaning.QUESTION, Meaning.SMALL_TALK, Meaning.UNCLEAR})
 
 
 def step(snapshot: Snapshot, event: InboundEvent, now: datetime, world: World) -> Transition:
@@ -53,6 +61,9 @@ def _learner_step(turn: Turn, event: InboundEvent) -> Transition:
         turn = Turn(snapshot.with_data(pending=None, move_to=None), now, world)  # not an answer
         snapshot = turn.snapshot
     understood = understand(event, context_of(turn))
+    if understood.meaning in HINT_READINGS and not snapshot.data.get("pending") \
+            and tutoring.hint_request(turn, event):  # fmt: skip
+        understood = Understood(Meaning.QUESTION, argument=HINT)  # "is it b?": not an answer
     if snapshot.data.get("pending") and understood.meaning is not Meaning.ANSWER:
         turn = Turn(snapshot.with_data(pending=None), now, world)  # the question was left
     state = turn.snapshot.state
@@ -65,6 +76,8 @@ def _learner_step(turn: Turn, event: InboundEvent) -> Transition:
         # the open activity's content was removed by a course update: back to the menu
         idle = session.without_session(turn.snapshot.data)
         return Transition(State.IDLE, idle, (Text(turn.t("activity_gone")), keywords.menu(turn)))
+    if turn.world.tutor_on and understood.meaning in ABUSE_CHECKED and tutoring.abusive(event.text):
+        return tutoring.refuse(turn)
     return ROUTES[understood.meaning](turn, event, understood)
 
 
@@ -110,6 +123,8 @@ def question(turn: Turn, event: InboundEvent, understood: Understood) -> Transit
     state = turn.snapshot.state
     if state in ONBOARDING:  # "why do you need to know that?"
         return turn.stay(Text(turn.t("setup_why")), *onboarding.question_for(turn, state))
+    if turn.world.tutor_on:  # answered by a command; "typing…" meanwhile
+        return tutoring.ask(turn, event, hint=understood.argument == HINT)
     return chat.answer_question(turn, event)
 
 
