@@ -8,12 +8,12 @@ import getpass
 import sys
 from pathlib import Path
 
-from core.content_loader import find_course_folders, load_course
+from core.content_loader import CourseReading, find_course_folders, read_course
 from core.errors import ConfigurationError, ContentError
 from storage.content_repo import import_course
 from storage.db import make_engine, transaction, utcnow
 from storage.migrate import upgrade
-from webhooks import metrics, nudge_report, terminal_chat
+from webhooks import content_drafts, metrics, nudge_report, terminal_chat
 from webhooks.config import get_settings
 from webhooks.container import build, check_settings
 from webhooks.logs import configure_logging, uvicorn_log_config
@@ -68,9 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         help="also list every learner who is not due, with the reason",
     )
 
-    content = commands.add_parser("content", help="check or import courses")
-    content.add_argument("action", choices=["check", "import"])
-    content.add_argument("path", type=Path)
+    content = commands.add_parser("content", help="check or import courses, draft new content")
+    content_actions = content.add_subparsers(dest="action", required=True)
+    for action, about in (
+        ("check", "validate courses and list their drafts"),
+        ("import", "import courses into the database (drafts left out)"),
+    ):
+        content_actions.add_parser(action, help=about).add_argument("path", type=Path)
+    content_drafts.add_parsers(content_actions)
 
     grade = commands.add_parser("grade", help="grade explain-back answers offline")
     grading = grade.add_mutually_exclusive_group(required=True)
@@ -133,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(
             nudge_report.sweep_and_report(args.at, dry_run=args.dry_run, everyone=args.everyone)
         )
+    if args.command == "content" and args.action.startswith("draft-"):
+        return content_drafts.run(args, settings)
     if args.command == "content":
         return _content(args.action, args.path)
     if args.command == "grade":
@@ -321,10 +328,11 @@ def _content(action: str, path: Path) -> int:
     if not folders:
         print(f"{path}:1: no course.yaml here or in its folders", file=sys.stderr)
         return 1
-    courses, failed = [], False
+    readings: list[CourseReading] = []
+    failed = False
     for folder in folders:
         try:
-            courses.append(load_course(folder))
+            readings.append(read_course(folder))
         except ContentError as error:
             failed = True
             for problem in error.problems:
@@ -332,19 +340,23 @@ def _content(action: str, path: Path) -> int:
     if failed:
         return 1
     if action == "check":
-        for course in courses:
+        for reading in readings:
+            course = reading.course
             items = sum(len(c.quiz) for c in course.concepts)
             print(f"ok: {course.slug}: {len(course.concepts)} concepts, {items} quiz items")
+            for line in content_drafts.draft_summary(reading):
+                print(line)
         return 0
     settings = get_settings()
     if settings.is_sqlite:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     with transaction(engine) as session:
-        for course in courses:
-            result = import_course(session, course=course, now=utcnow())
+        for reading in readings:  # reading.course is what learners get: no drafts
+            result = import_course(session, course=reading.course, now=utcnow())
             revision = f"revision {result.revision}, {result.concepts} concepts"
-            print(f"{result.outcome}: {result.slug} ({revision})")
+            left_out = f", {len(reading.drafts)} drafts left out" if reading.drafts else ""
+            print(f"{result.outcome}: {result.slug} ({revision}{left_out})")
     engine.dispose()
     return 0
 
