@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,13 +43,32 @@ class Settings(BaseSettings):
     pau_mentor_hours: str = "mon-fri 09:00-17:00 UTC"
     pau_mentor_alert_url: str | None = None  # POSTed a JSON alert (e.g. a Slack/Teams webhook)
     pau_mentor_alert_command: str | None = None  # run with the JSON alert on stdin (e.g. mail)
+    # the LLM tutor (DESIGN.md §6); without a model every feature has its offline path
+    pau_llm_provider: Literal["anthropic", "openai", "none", ""] = ""  # "": see llm_provider
+    pau_llm_base_url: str | None = None  # an OpenAI-compatible server: http://localhost:11434/v1
+    pau_llm_api_key: SecretStr | None = None  # for that server (Ollama takes anything)
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     pau_llm_model: str = "claude-sonnet-4-5"
+    pau_llm_timeout: float = Field(default=20.0, gt=0)  # seconds per attempt
+    pau_llm_max_retries: int = Field(default=2, ge=0)  # on 429, 5xx, timeouts, with backoff
+    pau_llm_daily_tokens_per_learner: int = Field(default=20_000, ge=0)  # 0: no limit
+    pau_llm_daily_tokens: int = Field(default=2_000_000, ge=0)  # everyone together; 0: no limit
+    pau_llm_breaker_failures: int = Field(default=5, ge=1)  # consecutive failures: circuit opens
+    pau_llm_breaker_seconds: float = Field(default=60.0, gt=0)  # open this long, then one trial
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def llm_provider(self) -> str:
+        """PAU_LLM_PROVIDER, or by default "anthropic" when ANTHROPIC_API_KEY is set, else
+        "none"."""
+        if self.pau_llm_provider:
+            return self.pau_llm_provider
+        key = self.anthropic_api_key
+        return "anthropic" if key is not None and key.get_secret_value() else "none"
 
     @property
     def channels_on(self) -> list[str]:
