@@ -73,6 +73,7 @@ def explain_feedback(turn: Turn, grade: Mapping[str, Any] | None) -> Transition:
                 contradicted=list(grade.get("contradicted", ())),
                 wanted=[p for p in concept.explain_back.key_points if p not in covered],
                 misconception=grade.get("misconception"),
+                feedback=str(grade.get("feedback") or ""),  # the LLM grader's two lines
                 score=round(score * 100),
             )
         )
