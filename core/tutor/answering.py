@@ -63,8 +63,6 @@ def build_request(args: Mapping[str, Any], passages: Sequence[Passage]) -> LlmRe
             "options": [str(option) for option in item.get("options") or ()],
             "explanation": str(item.get("explanation", "")),
         }
-    else:
-        values["lesson"] = passages[0].concept_title if passages else ""
     context = render(
         "passages", passages=[{"lesson": p.concept_title, "text": p.text} for p in passages]
     )
@@ -154,7 +152,8 @@ def _offline_hint(
         )
     else:
         return nothing_found(args, fallback=fallback)
-    text = t("follow_up", title=title, summary=mask_answer(idea, item))
+    # the title too: "The spacing effect" gives away a cloze whose answer is "spacing"
+    text = t("follow_up", title=mask_answer(title, item), summary=mask_answer(idea, item))
     if leaks_answer(text, item):  # the idea names the answer in a way masking missed
         return nothing_found(args, fallback=fallback)
     return tutor_result(args, text=text, lesson=title, concept_id=concept_id, fallback=fallback)
