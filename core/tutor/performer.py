@@ -155,12 +155,7 @@ def retrieve(course: Course, args: Mapping[str, Any]) -> list[Passage]:
 
 
 def _search(index: CourseIndex, query: str) -> list[Passage]:
-    # RETRIEVAL adds `search(question, limit)`; until then the one best passage
-    search = getattr(index, "search", None)
-    if search is not None:
-        return [getattr(found, "passage", found) for found in search(query, limit=PASSAGES)]
-    best = index.best(query)
-    return [best.passage] if best is not None else []
+    return [found.passage for found in index.search(query, limit=PASSAGES)]
 
 
 @cache
