@@ -17,7 +17,7 @@
    a key on the exact text as typed (no normalisation), no memory.
 2. tokens: tokens per answered question and per graded explanation. Every question of the set
    (first wording) and an explanation for each concept's explain-back go through the performer and
-   LlmGrader with the real adapter (core/tutor/langchain_llm.py: langchain-anthropic and the
+   LlmGrader with the real adapter (webhooks/langchain_llm.py: langchain-anthropic and the
    anthropic SDK) against the loopback fake Messages API (tests/fakes/anthropic_api.py). The fake
    counts 1 token per 4 characters of the JSON it receives, and imitates prompt caching (the
    system and context blocks marked cache_control are written once, read after). The output is
@@ -285,7 +285,7 @@ def summarise(name: str, usages: list[tuple[LlmRequest, LlmUsage]]) -> None:
 
 
 def report_tokens(course: Course, options: argparse.Namespace) -> None:
-    from core.tutor.langchain_llm import LangchainLlm
+    from webhooks.langchain_llm import LangchainLlm
 
     from tests.fakes.anthropic_api import API_KEY, FakeAnthropicApi
 

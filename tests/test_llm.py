@@ -19,7 +19,6 @@ import pytest
 from pydantic import BaseModel, Field
 
 from core.tutor.breaker import BreakerState, CircuitBreaker, GuardedLlm
-from core.tutor.langchain_llm import LangchainLlm
 from core.tutor.llm import (
     LlmError,
     LlmFailed,
@@ -36,6 +35,7 @@ from tests.fakes.llm_script import Error, Hang, Refusal, ScriptedModelApi, Struc
 from tests.fakes.openai_api import FakeOpenAiApi
 from tests.fakes.scripted_llm import ScriptedLlm
 from webhooks.config import Settings
+from webhooks.langchain_llm import LangchainLlm
 from webhooks.llm_setup import make_llm
 
 SYSTEM = "You are PAU, a tutor. Answer from the course passages only."

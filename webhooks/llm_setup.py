@@ -8,9 +8,9 @@ import logging
 from pydantic import SecretStr
 
 from core.tutor.breaker import CircuitBreaker, GuardedLlm
-from core.tutor.langchain_llm import LangchainLlm
 from core.tutor.llm import Llm
 from webhooks.config import Settings
+from webhooks.langchain_llm import LangchainLlm
 
 log = logging.getLogger(__name__)
 NO_KEY = "unused"  # the openai SDK insists on a key; Ollama and llama.cpp ignore it

@@ -2,7 +2,7 @@
 
 `Llm.complete(request)` sends one request and returns one reply, or raises one of the LlmError
 subclasses below; it is called only by command performers (in the command worker's threads),
-never inside a dialogue step. The implementation (core/tutor/langchain_llm.py) uses langchain's
+never inside a dialogue step. The implementation (webhooks/langchain_llm.py) uses langchain's
 chat-model interface: `ChatAnthropic` for Claude, `ChatOpenAI` for any self-hosted
 OpenAI-compatible server.
 
