@@ -83,15 +83,24 @@ class SqlUsageLedger:
             session.execute(statement)
 
     def usage_of(self, *, learner_id: int) -> list[dict[str, Any]]:
-        """One learner's rows, oldest day first (for the export and the admin page)."""
-        query = (
-            sa.select(LlmUsageRecord)
-            .where(col(LlmUsageRecord.learner_id) == learner_id)
-            .order_by(col(LlmUsageRecord.day), col(LlmUsageRecord.purpose))
-        )
+        """One learner's rows, oldest day first (see `learner_usage`)."""
         with reading(self._engine) as session:
-            rows = session.execute(query).scalars().all()
-        return [row.model_dump(exclude={"id", "learner_id"}) for row in rows]
+            return learner_usage(session, learner_id=learner_id)
+
+
+def learner_usage(session: Session, *, learner_id: int) -> list[dict[str, Any]]:
+    """One learner's token use, JSON-able, oldest day first: {day (ISO date), purpose, calls,
+    input_tokens, output_tokens, cached_tokens} (for the export and the admin page)."""
+    query = (
+        sa.select(LlmUsageRecord)
+        .where(col(LlmUsageRecord.learner_id) == learner_id)
+        .order_by(col(LlmUsageRecord.day), col(LlmUsageRecord.purpose))
+    )
+    rows = session.execute(query).scalars().all()
+    return [
+        {**row.model_dump(exclude={"id", "learner_id", "day"}), "day": row.day.isoformat()}
+        for row in rows
+    ]
 
 
 class SqlAnswerCache:

@@ -61,8 +61,13 @@ class TestUsageLedger:
         assert ledger.spent(learner_id=bob, day=DAY) == (1100, 1265)
         assert ledger.spent(learner_id=ada, day=DAY + timedelta(days=1)) == (14, 14)
         assert ledger.spent(learner_id=ada, day=DAY - timedelta(days=1)) == (0, 0)
-        assert [(row["day"], row["purpose"]) for row in ledger.usage_of(learner_id=ada)] == [
-            (DAY, "answer"), (DAY, "grade"), (DAY + timedelta(days=1), "answer")
+        assert ledger.usage_of(learner_id=ada) == [
+            {"day": "2026-03-02", "purpose": "answer", "calls": 1, "input_tokens": 100,
+             "output_tokens": 10, "cached_tokens": 0},
+            {"day": "2026-03-02", "purpose": "grade", "calls": 1, "input_tokens": 50,
+             "output_tokens": 5, "cached_tokens": 0},
+            {"day": "2026-03-03", "purpose": "answer", "calls": 1, "input_tokens": 7,
+             "output_tokens": 7, "cached_tokens": 0},
         ]  # fmt: skip
 
     def test_calls_without_a_learner_count_only_towards_the_day(
