@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from bot.playground import add_playground
 from bot.telegram import CHANNEL as TELEGRAM
 from bot.telegram import TelegramSender, make_bot
-from core.command_worker import CommandWorker
+from core.command_worker import CommandWorker, Performer
 from core.commands import CommandKind
 from core.content import Course
 from core.delivery import Dispatcher
@@ -28,10 +28,14 @@ from core.errors import ConfigurationError
 from core.escalations import MentorHours
 from core.events import InboundEvent
 from core.logs import failure
-from core.performers import CORE_PERFORMERS
+from core.performers import CORE_PERFORMERS, grade_explanation_with
 from core.ports import Clock, Locks, Sender
 from core.review import MIN_REVIEWS_FOR_OPTIMISATION, fit_learner_parameters
 from core.runner import Runner
+from core.tutor.budget import Budget
+from core.tutor.grading import LlmGrader
+from core.tutor.llm import Llm
+from core.tutor.performer import TutorPerformer
 from storage import learner_store
 from storage.channel_state import remember_poll
 from storage.commands import SqlCommandQueue
@@ -40,6 +44,7 @@ from storage.db import make_engine, reading, transaction, utcnow
 from storage.export import export_learner, export_summary
 from storage.housekeeping import purge_old_messages
 from storage.learner_store import Ingested, SqlLearnerStore
+from storage.llm_usage import SqlAnswerCache, SqlUsageLedger
 from storage.locks import LocalLocks, RedisLocks
 from storage.migrate import upgrade
 from storage.models import Learner
@@ -48,6 +53,7 @@ from storage.outbox import SqlOutbox
 from storage.review_cards import learners_due_for_refit, review_history, save_parameters
 from webhooks import metrics
 from webhooks.config import Settings
+from webhooks.llm_setup import make_llm
 from webhooks.mentor_alerts import send_alert, urgent_alert
 
 log = logging.getLogger(__name__)
@@ -66,6 +72,7 @@ class Pau:
     redis_client: redis.Redis | None = None
     telegram: TelegramSender | None = None
     whatsapp: Any = None  # webhooks.whatsapp_channel.WhatsAppChannel, when configured
+    llm: Llm | None = None  # the tutor's model, when one is configured (webhooks/llm_setup.py)
 
     content_revisions: dict[str, tuple[int, int]] = field(default_factory=dict)
     wake: Callable[[], None] | None = None  # run the work job now (set by the scheduler)
@@ -74,7 +81,7 @@ class Pau:
 
     def __post_init__(self) -> None:
         self.mentor_hours = MentorHours.parse(self.settings.pau_mentor_hours)
-        self.world = World(courses=self.load_courses(), mentor_hours=self.mentor_hours)
+        self.world = self._world()
         self.runner = Runner(
             self._learner_store, self.world, self.clock, self.locks, on_event=metrics.count_event
         )
@@ -83,12 +90,36 @@ class Pau:
         )
         performers = {
             **CORE_PERFORMERS,
+            **self._tutor_performers(),
             CommandKind.EXPORT_DATA: self._export,
             CommandKind.NOTIFY_MENTORS: self._notify_mentors,
         }
         self.commands = CommandWorker(self._command_queue, performers, self.clock)
         self.commands.on_result = self.request_work
         self.commands.on_finished = metrics.observe_command
+
+    def _world(self) -> World:
+        return World(
+            courses=self.load_courses(), mentor_hours=self.mentor_hours,
+            tutor_on=self.llm is not None,
+        )  # fmt: skip
+
+    def _tutor_performers(self) -> dict[CommandKind, Performer]:
+        """The tutor's commands: the model first, the offline paths on any failure (and all the
+        time when no model is configured)."""
+        settings = self.settings
+        budget = Budget(
+            per_learner=settings.pau_llm_daily_tokens_per_learner,
+            overall=settings.pau_llm_daily_tokens,
+        )
+        ledger = SqlUsageLedger(self.engine)
+        grader = LlmGrader(self.llm, ledger, budget, self.clock) if self.llm else None
+        tutor = TutorPerformer(
+            self.llm, lambda: self.world.courses, ledger, SqlAnswerCache(self.engine), budget,
+            self.clock,
+        )  # fmt: skip
+        return {CommandKind.GRADE_EXPLANATION: grade_explanation_with(grader),
+                CommandKind.ASK_TUTOR: tutor}  # fmt: skip
 
     def request_work(self) -> None:
         """Something new to do (a message stored, a command's result in): the tick running now
@@ -146,7 +177,7 @@ class Pau:
         with transaction(self.engine) as session:
             if course_revisions(session) == self.content_revisions:
                 return False
-        self.world = World(courses=self.load_courses(), mentor_hours=self.mentor_hours)
+        self.world = self._world()
         self.runner.world = self.world
         return True
 
@@ -328,6 +359,8 @@ class Pau:
             await self.whatsapp.stop()
 
     def close(self) -> None:
+        if self.llm is not None:
+            self.llm.close()
         self.dispatcher.shutdown()
         self.engine.dispose()
         if self.redis_client is not None:
@@ -380,7 +413,10 @@ def build(settings: Settings, *, migrate: bool | None = None, clock: Clock = utc
     engine = make_engine(settings.database_url)
     redis_client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     locks: Locks = RedisLocks(redis_client) if redis_client is not None else LocalLocks()
-    pau = Pau(settings=settings, engine=engine, locks=locks, clock=clock, redis_client=redis_client)
+    pau = Pau(
+        settings=settings, engine=engine, locks=locks, clock=clock, redis_client=redis_client,
+        llm=make_llm(settings),
+    )  # fmt: skip
     add_telegram(pau)
     from webhooks.whatsapp_channel import add_whatsapp  # it builds on Pau
 
