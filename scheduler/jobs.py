@@ -15,6 +15,7 @@ REFIT_JOB = "refit-review-parameters"
 CONTENT_JOB = "reload-changed-content"
 HOUSEKEEPING_JOB = "purge-old-messages"
 NUDGE_JOB = "nudge-sweep"
+PREPARE_JOB = "prepare-retrieval"
 
 
 def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOScheduler:
@@ -22,7 +23,8 @@ def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOSchedu
     events, start due commands, hand new replies to delivery (which runs alongside).
     Every 30 s: pick up re-imported courses. Every hour: fit FSRS parameters for learners with
     enough new review history. Every 6 hours: purge chat messages past their retention. Every
-    minute, on the minute: the nudge sweep (a sync job, in APScheduler's thread pool)."""
+    minute, on the minute: the nudge sweep (a sync job, in APScheduler's thread pool). Once, at
+    start: the courses' retrieval indexes embedded."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         pau.work_once,
@@ -65,6 +67,9 @@ def start_scheduler(pau: Pau, *, interval_seconds: float = 1.0) -> AsyncIOSchedu
         id=HOUSEKEEPING_JOB,
         max_instances=1,
         coalesce=True,
+    )
+    scheduler.add_job(  # once, at start: the first question needs no embedding wait
+        pau.prepare_retrieval, "date", run_date=datetime.now(UTC), id=PREPARE_JOB
     )
     scheduler.start()
     pau.dispatcher.start()  # delivery runs in its own loop: a slow chat never holds the tick

@@ -31,6 +31,7 @@ from core.logs import failure
 from core.performers import CORE_PERFORMERS, grade_explanation_with
 from core.ports import Clock, Locks, Sender
 from core.review import MIN_REVIEWS_FOR_OPTIMISATION, fit_learner_parameters
+from core.retrieval import index_for
 from core.runner import Runner
 from core.tutor.budget import Budget
 from core.tutor.grading import LlmGrader
@@ -172,6 +173,12 @@ class Pau:
             self.content_revisions = course_revisions(session)
             return load_courses(session)
 
+    def prepare_retrieval(self) -> None:
+        """Embed every course's passages for the retrieval now (a second or two per course),
+        rather than during the first question's dialogue step."""
+        for course in self.world.courses.values():
+            index_for(course).prepare()
+
     def reload_courses_if_changed(self) -> bool:
         """Pick up a `pau content import` done while this process runs (one small query)."""
         with transaction(self.engine) as session:
@@ -179,6 +186,7 @@ class Pau:
                 return False
         self.world = self._world()
         self.runner.world = self.world
+        self.prepare_retrieval()  # in the job's thread: the new content's passages
         return True
 
     def ingest(
