@@ -30,8 +30,8 @@ from core.events import InboundEvent
 from core.logs import failure
 from core.performers import CORE_PERFORMERS, grade_explanation_with
 from core.ports import Clock, Locks, Sender
-from core.review import MIN_REVIEWS_FOR_OPTIMISATION, fit_learner_parameters
 from core.retrieval import index_for
+from core.review import MIN_REVIEWS_FOR_OPTIMISATION, fit_learner_parameters
 from core.runner import Runner
 from core.tutor.budget import Budget
 from core.tutor.grading import LlmGrader
