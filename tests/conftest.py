@@ -40,6 +40,8 @@ from webhooks.container import Pau
 Settings.model_config["env_file"] = None
 CONFIG_PREFIXES = ("PAU_", "TELEGRAM_", "WHATSAPP_", "ANTHROPIC_", "OPENAI_", "PROMETHEUS_")
 for _name in list(os.environ):
+    if _name == "PAU_UPDATE_SNAPSHOTS":  # a test switch (tests/test_prompts.py), not a setting
+        continue
     if _name.startswith(CONFIG_PREFIXES) or _name in ("DATABASE_URL", "REDIS_URL"):
         del os.environ[_name]
 
