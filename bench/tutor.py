@@ -285,9 +285,8 @@ def summarise(name: str, usages: list[tuple[LlmRequest, LlmUsage]]) -> None:
 
 
 def report_tokens(course: Course, options: argparse.Namespace) -> None:
-    from webhooks.langchain_llm import LangchainLlm
-
     from tests.fakes.anthropic_api import API_KEY, FakeAnthropicApi
+    from webhooks.langchain_llm import LangchainLlm
 
     print("\n== tokens per call, the real adapter against the fake Messages API "
           "(the fake counts 1 token per 4 characters of the JSON it gets) ==")  # fmt: skip
@@ -373,9 +372,14 @@ def start_server(workdir: Path, bot: Any, llm: dict[str, str]) -> Any:
     subprocess.run([*cli, "content", "import", str(ROOT / "content")], cwd=ROOT, env=env,
                    check=True, capture_output=True)  # fmt: skip
     port = free_port()
+    log = (workdir / "server.log").open("wb")
     server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    wait_until_up(port, server)
+                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        wait_until_up(port, server)
+    except RuntimeError:
+        print((workdir / "server.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+        raise
     server.port = port  # type: ignore[attr-defined]
     return server
 
@@ -447,6 +451,8 @@ def report_latency(course: Course, options: argparse.Namespace) -> None:
     print(f"{'':46} {'typing p50':>11} {'max':>7} {'answer p50':>11} {'max':>7}  answers")
     baseline = 0.0
     for scenario, label in LATENCY_SCENARIOS.items():
+        if scenario not in options.scenarios.split(","):
+            continue
         with FakeBotApi() as bot, FakeAnthropicApi() as model, \
                 tempfile.TemporaryDirectory(prefix="pau-bench-tutor-") as workdir:  # fmt: skip
             if scenario == "slow":
@@ -468,7 +474,7 @@ def report_latency(course: Course, options: argparse.Namespace) -> None:
         typing = [t for t, _, _ in signs]
         answer = [a for _, a, _ in signs]
         by_model = sum(model.default_text in text for _, _, text in signs)
-        if scenario == "none":
+        if scenario == "none" or not baseline:
             baseline = statistics.median(answer)
         print(f"  {label:44} {statistics.median(typing) * 1000:>8.0f} ms {max(typing) * 1000:>4.0f} ms "
               f"{statistics.median(answer):>9.2f} s {max(answer):>5.2f} s  {by_model} from the model "
@@ -485,6 +491,7 @@ def main() -> None:
     parser.add_argument("--parts", default="week,tokens,latency")
     parser.add_argument("--questions", type=int, default=10, help="learners asking (latency)")
     parser.add_argument("--llm-delay", type=float, default=5.0, help="the slow model's seconds")
+    parser.add_argument("--scenarios", default=",".join(LATENCY_SCENARIOS))
     parser.add_argument("--verbose", action="store_true", help="every answer (latency)")
     parser.add_argument("--learners", type=int, default=50)
     parser.add_argument("--days", type=int, default=7)
