@@ -24,7 +24,12 @@ HANDLER_NAME = "pau"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TALKATIVE = (
     "httpx",
+    "httpx2",  # installed beside httpx (for the test client): the same request lines
     "httpcore",
+    "anthropic",  # the SDKs log request options (learner text) at DEBUG
+    "openai",
+    "langchain",
+    "langchain_core",
     "telegram",
     "pywa",  # logs whole request bodies (learner text) at DEBUG, and update dumps at INFO
     "pywa_async",
