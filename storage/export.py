@@ -29,6 +29,7 @@ from storage.models import (
     Escalation,
     InboundMessage,
     Learner,
+    LlmUsageRecord,
     OutboxMessage,
     ReviewCardRecord,
     SentPoll,
@@ -95,6 +96,16 @@ def export_learner(
                 "resolved_at": _when(question.resolved_at),
             }
             for question in _rows(session, Escalation, learner_id, col(Escalation.created_at))
+        ],
+        "tutor_use": [
+            {
+                "day": row.day.isoformat(),
+                "purpose": row.purpose,
+                "calls": row.calls,
+                "tokens_in": row.input_tokens,
+                "tokens_out": row.output_tokens,
+            }
+            for row in _rows(session, LlmUsageRecord, learner_id, col(LlmUsageRecord.day))
         ],
         "retention": {"chat_history_days": chat_history_days},
     }

@@ -14,6 +14,7 @@ from storage.models import (
     Escalation,
     InboundMessage,
     Learner,
+    LlmUsageRecord,
     OutboxMessage,
     ReviewCardRecord,
     SentPoll,
@@ -35,6 +36,6 @@ def delete_learner(session: Session, *, learner_id: int) -> None:
         )
     )
     for model in (OutboxMessage, Activity, Enrollment, Conversation, ReviewCardRecord, SentPoll,
-                  CommandRecord, Escalation):  # fmt: skip
+                  CommandRecord, Escalation, LlmUsageRecord):  # fmt: skip
         session.execute(sa.delete(model).where(col(model.learner_id) == learner_id))
     session.execute(sa.delete(Learner).where(col(Learner.id) == learner_id))

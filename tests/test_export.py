@@ -25,9 +25,11 @@ from core.content import Course
 from core.events import EventKind, InboundEvent
 from core.motivation import MotivationState, current_streak, local_day
 from core.replies import Template, Text
+from core.tutor.llm import LlmUsage
 from storage.channel_state import remember_poll
 from storage.db import to_db, transaction
 from storage.learner_store import SqlLearnerStore
+from storage.llm_usage import SqlUsageLedger
 from storage.models import Activity, Learner, ReviewCardRecord
 from tests.chat import ChatLearner
 from tests.conftest import ROOT, FixedClock, make_pau
@@ -215,6 +217,9 @@ def busy_learner(pau: Pau, clock: FixedClock) -> ChatLearner:
         store = SqlLearnerStore(session)
         store.enqueue(store.address(learner_id), learner_id,
                       [Template("daily_nudge", "en", ("Adelheid", "3 reviews"))], clock())  # fmt: skip
+    # what a configured tutor records (this PAU has no model: the ledger is written directly)
+    SqlUsageLedger(pau.engine).record(learner_id=learner_id, day=clock().date(),
+                                      purpose="answer", usage=LlmUsage(900, 120))  # fmt: skip
     return ada
 
 
