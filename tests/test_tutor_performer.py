@@ -14,6 +14,7 @@ import pytest
 
 from core.content import Course, QuizItem
 from core.content_loader import load_course
+from core.dialogue.tutoring import item_args
 from core.texts import Catalog
 from core.tutor import llm as port
 from core.tutor.answering import TARGET_CHARS, offline_answer
@@ -71,17 +72,6 @@ def performer(
 
 def quiz(item_id: str) -> QuizItem:
     return next(item for concept in COURSE.concepts for item in concept.quiz if item.id == item_id)
-
-
-def item_args(item: QuizItem) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "question": item.question,
-        "options": list(item.options),
-        "correct_index": item.correct_index,
-        "answers": list(item.answers),
-        "explanation": item.explanation,
-    }
 
 
 def ask(question: str, *, item: QuizItem | None = None, **overrides: Any) -> dict[str, Any]:

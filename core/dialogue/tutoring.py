@@ -176,11 +176,12 @@ def _args(turn: Turn, question: str, mode: str, item: QuizItem | None) -> dict[s
         "name": profile.name,
         "interests": goal.title if goal else "",
         "memory": _memory(turn),
-        "item": _item_args(item) if item else None,
+        "item": item_args(item) if item else None,
     }
 
 
-def _item_args(item: QuizItem) -> dict[str, Any]:
+def item_args(item: QuizItem) -> dict[str, Any]:
+    """An open quiz item as the ask_tutor command carries it (the answer only for the checks)."""
     return {
         "id": item.id,
         "question": item.question,
