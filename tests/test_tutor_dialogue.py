@@ -414,3 +414,22 @@ def test_a_question_during_a_reflection_is_answered_and_the_reflection_resumes(
         ]
     )
     assert tutor.asked[0]["mode"] == "answer" and ada.state is State.REFLECTION
+
+
+def test_after_a_pause_the_tutor_starts_a_new_conversation() -> None:
+    """Memory is for one conversation: a question half an hour later is sent without it (and so
+    may be answered from the answer cache)."""
+    from datetime import UTC, datetime, timedelta
+
+    from core.dialogue.model import Snapshot, Turn, World
+    from core.dialogue.states import State
+    from core.dialogue.tutoring import MEMORY_MINUTES, _memory
+
+    asked = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    data = {"tutor_memory": [{"q": "why?", "a": "because", "at": asked.isoformat()}]}
+    soon = Turn(Snapshot(State.IDLE, data), asked + timedelta(minutes=5), World({}))
+    later = Turn(
+        Snapshot(State.IDLE, data), asked + timedelta(minutes=MEMORY_MINUTES + 1), World({})
+    )
+    assert [m["q"] for m in _memory(soon)] == ["why?"]
+    assert _memory(later) == []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.commands import Command, CommandKind
@@ -33,6 +34,7 @@ from core.tutor import guardrails  # the module: it imports core.dialogue.phrase
 TUTOR_REF = "tutor"  # the ref of a question asked outside any activity
 MEMORY_TURNS = 3  # exchanges remembered and sent with the next question
 MEMORY_CHARS = 300  # each side of a remembered exchange is cut to this
+MEMORY_MINUTES = 30  # a question after a longer pause is a new conversation
 MAX_PENDING = 5  # questions waiting for the tutor (a burst of them); older ones are forgotten
 MAX_HINT_WORDS = 8  # "hint" inside a longer text is part of something else
 # Asking for a hint: "hint", "give me a hint", "just tell me", "which one is it?"; a message
@@ -175,7 +177,7 @@ def _args(turn: Turn, question: str, mode: str, item: QuizItem | None) -> dict[s
         "level": profile.level,
         "name": profile.name,
         "interests": goal.title if goal else "",
-        "memory": _memory(turn),
+        "memory": [{"q": m["q"], "a": m["a"]} for m in _memory(turn)],
         "item": item_args(item) if item else None,
     }
 
@@ -234,14 +236,25 @@ def _take(turn: Turn, question: str) -> tuple[list[Mapping[str, Any]], Mapping[s
 
 
 def _memory(turn: Turn) -> list[dict[str, str]]:
+    """The last exchanges of this conversation: a question asked after a pause of
+    MEMORY_MINUTES starts afresh (and may then be answered from the answer cache)."""
     remembered = turn.snapshot.data.get("tutor_memory") or []
+    since = turn.now - timedelta(minutes=MEMORY_MINUTES)
     return [
-        {"q": str(m.get("q", "")), "a": str(m.get("a", ""))}
+        {"q": str(m.get("q", "")), "a": str(m.get("a", "")), "at": str(m.get("at", ""))}
         for m in remembered
-        if isinstance(m, Mapping)
+        if isinstance(m, Mapping) and _at_or_after(str(m.get("at", "")), since)
     ][-MEMORY_TURNS:]
 
 
+def _at_or_after(moment: str, since: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(moment) >= since
+    except ValueError:  # remembered before exchanges carried their time
+        return False
+
+
 def _remembered(turn: Turn, question: str, answer: str) -> list[dict[str, str]]:
-    exchange = {"q": question[:MEMORY_CHARS], "a": answer[:MEMORY_CHARS]}
+    exchange = {"q": question[:MEMORY_CHARS], "a": answer[:MEMORY_CHARS],
+                "at": turn.now.isoformat()}  # fmt: skip
     return [*_memory(turn), exchange][-MEMORY_TURNS:]
