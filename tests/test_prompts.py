@@ -67,7 +67,19 @@ def _parts(values: dict[str, Any], *parts: str) -> dict[str, dict[str, Any]]:
 
 # template name -> {variant ("" for <name>.txt): values}
 SAMPLES: dict[str, dict[str, dict[str, Any]]] = {
-    "system": {"": {"max_chars": 500}},
+    "system": {
+        "": {"max_chars": 500, "course": None},
+        "course": {
+            "max_chars": 500,
+            "course": {
+                "title": "How to learn anything",
+                "lessons": [
+                    {"title": "The spacing effect", "summary": "Spread study out over days."},
+                    {"title": "Retrieval practice", "summary": "Test yourself."},
+                ],
+            },
+        },
+    },
     "passages": {
         "": {
             "passages": [

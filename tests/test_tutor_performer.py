@@ -17,7 +17,7 @@ from core.content_loader import load_course
 from core.dialogue.tutoring import item_args
 from core.texts import Catalog
 from core.tutor import llm as port
-from core.tutor.answering import TARGET_CHARS, offline_answer
+from core.tutor.answering import TARGET_CHARS, course_outline, offline_answer
 from core.tutor.budget import Budget
 from core.tutor.guardrails import leaks_answer
 from core.tutor.llm import LlmError, LlmRequest, LlmUsage
@@ -103,7 +103,7 @@ def assert_inside_data_block(request: LlmRequest, learner_text: str) -> None:
     assert lines.count("</learner_message>") == 1
     inside = user_turn(request).split("<learner_message>\n")[1].split("\n</learner_message>")[0]
     assert inside == as_data(learner_text)
-    assert request.system == render("system", max_chars=TARGET_CHARS)
+    assert request.system == render("system", max_chars=TARGET_CHARS, course=course_outline(COURSE))
 
 
 SPACING_MC = quiz("spacing-1")  # correct: b) "The one who split it into sessions a few days apart"
@@ -373,7 +373,7 @@ def test_the_request_keeps_the_stable_parts_apart() -> None:
     llm = ScriptedLlm("From the lesson “The spacing effect”: spread it out.")
     performer(llm)(LEARNER, ask("What is the spacing effect?", level="advanced", language="de"))
     (request,) = llm.requests
-    assert request.system == render("system", max_chars=TARGET_CHARS)
+    assert request.system == render("system", max_chars=TARGET_CHARS, course=course_outline(COURSE))
     assert '<passage lesson="The spacing effect">' in request.context
     assert "What is the spacing effect?" not in request.system + request.context
     assert "- level: advanced" in user_turn(request)
@@ -420,3 +420,15 @@ def test_results_are_json_able() -> None:
     for args in (ask("What is spacing?"), ask("hint", item=SPACING_MC)):
         result = performer(ScriptedLlm(GOOD_HINT))(LEARNER, args)
         assert json.loads(json.dumps(result)) == result
+
+
+def test_the_system_block_is_one_per_course_and_long_enough_to_be_cached() -> None:
+    """Anthropic caches a prefix of 1,024 tokens or more: the rules and the course's outline
+    (the same for every question about the course) make one."""
+    llm = ScriptedLlm("From the lesson “The spacing effect”: spread it out.")
+    performer(llm)(LEARNER, ask("What is the spacing effect?"))
+    performer(llm)(LEARNER, ask("Why do we forget so fast?"))
+    first, second = llm.requests
+    assert first.system == second.system and first.context != second.context
+    assert len(first.system) / 4 >= 1024  # about 4 characters a token in English
+    assert all(concept.title in first.system for concept in COURSE.concepts)

@@ -42,9 +42,13 @@ def memory_of(args: Mapping[str, Any]) -> list[dict[str, str]]:
     return [{"q": str(t.get("q", "")), "a": str(t.get("a", ""))} for t in turns[-3:]]
 
 
-def build_request(args: Mapping[str, Any], passages: Sequence[Passage]) -> LlmRequest:
-    """The model request for ASK_TUTOR: the fixed rules as `system`, the passages as `context`
-    (both cached by the provider), the learner facts, memory and question as the one user turn."""
+def build_request(
+    args: Mapping[str, Any], passages: Sequence[Passage], course: Course | None = None
+) -> LlmRequest:
+    """The model request for ASK_TUTOR: the fixed rules and the course's outline as `system`
+    (the same for every question about the course: long enough for the provider's prompt cache,
+    which starts at 1,024 tokens), the passages as `context`, the learner facts, memory and
+    question as the one user turn."""
     mode = "hint" if quiz_item(args) is not None else "answer"
     language = language_name(str(args.get("language", "en")))
     values: dict[str, Any] = {
@@ -68,11 +72,24 @@ def build_request(args: Mapping[str, Any], passages: Sequence[Passage]) -> LlmRe
     )
     return LlmRequest(
         purpose=mode,
-        system=render("system", max_chars=TARGET_CHARS),
+        system=render("system", max_chars=TARGET_CHARS, course=course_outline(course)),
         context=context,
         messages=(LlmMessage("user", render(mode, **values)),),
         max_tokens=MAX_TOKENS[mode],
     )
+
+
+def course_outline(course: Course | None) -> dict[str, Any] | None:
+    """The course as the tutor sees it beside the passages: every lesson's title and summary."""
+    if course is None:
+        return None
+    return {
+        "title": course.title,
+        "lessons": [
+            {"title": c.title, "summary": c.summary, "key_points": list(c.explain_back.key_points)}
+            for c in course.concepts
+        ],
+    }
 
 
 def tutor_result(

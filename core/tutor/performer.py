@@ -105,7 +105,7 @@ class TutorPerformer:
         if not self.budget.allows(mine, everyone):
             log.info("tutor over budget learner=%s spent=%s overall=%s", learner_id, mine, everyone)
             return "", "over_budget"
-        request = build_request(args, passages)
+        request = build_request(args, passages, self.courses().get(str(args.get("course", ""))))
         try:
             reply = self.llm.complete(request)
         except LlmError as error:
