@@ -89,6 +89,7 @@ class Pau:
         self.dispatcher = Dispatcher(
             self._outbox, self.senders, self.clock, observe=metrics.count_delivery
         )
+        self.answer_cache = SqlAnswerCache(self.engine, clock=self.clock)  # the tutor's
         performers = {
             **CORE_PERFORMERS,
             **self._tutor_performers(),
@@ -116,8 +117,7 @@ class Pau:
         ledger = SqlUsageLedger(self.engine)
         grader = LlmGrader(self.llm, ledger, budget, self.clock) if self.llm else None
         tutor = TutorPerformer(
-            self.llm, lambda: self.world.courses, ledger, SqlAnswerCache(self.engine), budget,
-            self.clock,
+            self.llm, lambda: self.world.courses, ledger, self.answer_cache, budget, self.clock,
         )  # fmt: skip
         return {CommandKind.GRADE_EXPLANATION: grade_explanation_with(grader),
                 CommandKind.ASK_TUTOR: tutor}  # fmt: skip
@@ -303,6 +303,9 @@ class Pau:
                 session, now=self.clock(), keep_days=self.settings.pau_message_retention_days
             )
         log.info("housekeeping: %s inbound and %s outbound messages purged", *purged)
+        expired = self.answer_cache.purge_expired()
+        if expired:
+            log.info("housekeeping: %s expired tutor answers dropped from the cache", expired)
         return purged
 
     async def work_once(self, max_rounds: int = 20) -> int:
