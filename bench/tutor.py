@@ -11,10 +11,11 @@
    core/tutor/cache_key.py, SqlAnswerCache and SqlUsageLedger on a migrated SQLite file) with a
    scripted model (tests/fakes/scripted_llm.py, 4 characters a token). The performer neither
    reads nor writes the cache for a question sent with conversation memory (a follow-up depends
-   on it), so four variants run on the same questions: memory as the dialogue keeps it today
-   (core/dialogue/tutoring.py: the last 3 exchanges, in the conversation's data, never cleared),
-   memory forgotten overnight, no memory at all (what the key alone achieves), and the baseline:
-   a key on the exact text as typed (no normalisation), no memory.
+   on it), so four variants run on the same questions: memory never cleared (how the dialogue
+   first kept it), memory for one conversation (core/dialogue/tutoring.py today: the last 3
+   exchanges, forgotten after 30 quiet minutes; here a day's questions are one conversation), no
+   memory at all (what the key alone achieves), and the baseline: a key on the exact text as
+   typed (no normalisation), no memory.
 2. tokens: tokens per answered question and per graded explanation. Every question of the set
    (first wording) and an explanation for each concept's explain-back go through the performer and
    LlmGrader with the real adapter (webhooks/langchain_llm.py: langchain-anthropic and the
@@ -230,8 +231,8 @@ def report_week(course: Course, options: argparse.Namespace) -> None:
     print(f"{len(asked)} questions asked ({distinct} distinct texts), "
           f"{sum(a.follow_up for a in asked)} of them follow-ups the same day")  # fmt: skip
     variants = [
-        ("memory as the dialogue keeps it (never cleared)", "kept", answer_cache_key),
-        ("memory forgotten overnight", "day", answer_cache_key),
+        ("memory never cleared (before)", "kept", answer_cache_key),
+        ("memory for one conversation (today's rule)", "day", answer_cache_key),
         ("no memory: the key alone", "none", answer_cache_key),
         ("baseline: exact-text key, no memory", "none", exact_text_key),
     ]
