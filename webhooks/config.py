@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     pau_llm_model: str = "claude-sonnet-4-5"
     pau_llm_timeout: float = Field(default=20.0, gt=0)  # seconds per attempt
     pau_llm_max_retries: int = Field(default=2, ge=0)  # on 429, 5xx, timeouts, with backoff
-    pau_llm_daily_tokens_per_learner: int = Field(default=20_000, ge=0)  # 0: no limit
+    pau_llm_daily_tokens_per_learner: int = Field(default=40_000, ge=0)  # ~15 questions; 0: none
     pau_llm_daily_tokens: int = Field(default=2_000_000, ge=0)  # everyone together; 0: no limit
     pau_llm_breaker_failures: int = Field(default=5, ge=1)  # consecutive failures: circuit opens
     pau_llm_breaker_seconds: float = Field(default=60.0, gt=0)  # open this long, then one trial

@@ -30,7 +30,7 @@ class AnswerCache(Protocol):
 
 @dataclass(frozen=True)
 class Budget:
-    per_learner: int = 20_000
+    per_learner: int = 40_000
     overall: int = 2_000_000
 
     def allows(self, learner_tokens: int, overall_tokens: int) -> bool:
