@@ -12,7 +12,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -113,13 +113,35 @@ def test_a_text_answer_with_its_usage(provider: Provider, connect: Callable[...,
     assert reply.model in ("claude-sonnet-4-5", "llama3.1:8b")
 
 
+LONG_SYSTEM = (
+    SYSTEM + "\n" + "\n".join(f"- Lesson {n}: a summary of the lesson." for n in range(200))
+)
+
+
 def test_the_second_same_prefix_is_read_from_the_prompt_cache(
     provider: Provider, connect: Callable[..., LangchainLlm]
 ):
     llm = connect()
-    first, second = llm.complete(REQUEST), llm.complete(REQUEST)
+    request = replace(REQUEST, system=LONG_SYSTEM)
+    first, second = llm.complete(request), llm.complete(request)
     assert first.usage.cached_tokens == 0
     assert 0 < second.usage.cached_tokens <= second.usage.input_tokens
+
+
+def test_the_stable_system_block_is_read_from_the_cache_when_the_context_changes(
+    connect: Callable[..., LangchainLlm], provider: Provider
+):
+    """Every cache_control mark is a breakpoint (Anthropic): a new question's passages do not
+    spoil the rules and the course outline before them; a short prefix is never cached."""
+    if provider.name != "anthropic":
+        pytest.skip("breakpoints are Anthropic's; OpenAI-compatible servers cache as they do")
+    llm = connect()
+    llm.complete(replace(REQUEST, system=LONG_SYSTEM, context="Lesson 'Spacing': spread it."))
+    other = llm.complete(replace(REQUEST, system=LONG_SYSTEM, context="Lesson 'Sleep': sleep."))
+    assert other.usage.cached_tokens >= len(LONG_SYSTEM) // 4 - 50
+    short = connect()
+    short.complete(REQUEST)
+    assert short.complete(REQUEST).usage.cached_tokens == 0  # under 1,024 tokens
 
 
 def test_system_then_context_then_the_conversation(

@@ -10,9 +10,10 @@
 It serves `POST /v1/messages` on 127.0.0.1 and answers in the shape the API has (message id,
 content blocks, stop_reason, usage with cache_creation_input_tokens and cache_read_input_tokens).
 A request with `tools` and a forced `tool_choice` (langchain's structured output) gets a
-`tool_use` block for that tool. Prompt caching is imitated: the prefix up to the last block
-marked `cache_control` (tools, then system) is "written" the first time and "read" after, and
-`input_tokens` counts only the rest, as the API does. A wrong key (`x-api-key` or `authorization: Bearer`) gets 401; errors carry
+`tool_use` block for that tool. Prompt caching is imitated as the API documents it: every block
+marked `cache_control` is a breakpoint, the longest prefix up to one seen before is "read", the
+prefix up to the last is "written", nothing under 1,024 tokens (Sonnet's minimum) is cached, and
+`input_tokens` counts only the rest. A wrong key (`x-api-key` or `authorization: Bearer`) gets 401; errors carry
 the API's body (`{"type": "error", "error": {"type": "rate_limit_error", ...}}`) and a
 `retry-after` header when scripted. Replies are scripted as in tests/fakes/llm_script.py.
 """
@@ -54,8 +55,9 @@ _ERROR_TYPES = {
 class FakeAnthropicApi(ScriptedModelApi):
     """A Messages API server on a free loopback port; `start()`/`stop()` or `with`."""
 
-    def __init__(self, api_key: str = API_KEY) -> None:
+    def __init__(self, api_key: str = API_KEY, *, min_cached_tokens: int = 1024) -> None:
         self.api_key = api_key
+        self.min_cached_tokens = min_cached_tokens
         self._ids = itertools.count(1)
         super().__init__(
             Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
@@ -109,20 +111,32 @@ class FakeAnthropicApi(ScriptedModelApi):
                 "input": data}  # fmt: skip
 
     def _usage(self, body: dict[str, Any], content: list[dict[str, Any]]) -> dict[str, Any]:
-        prefix, rest = _split_at_cache_mark(body)
-        cached = tokens(prefix) if prefix else 0
-        seen = bool(prefix) and self._cache(prefix)
+        """As the API counts: each block marked cache_control is a breakpoint; the longest
+        prefix up to one that was seen before is read from the cache, the prefix up to the last
+        mark is written; a prefix under MIN_CACHED_TOKENS is never cached."""
+        parts, marks = _cache_order(body)
+        read = 0
+        for mark in reversed(marks):
+            prefix = parts[: mark + 1]
+            if tokens(prefix) >= self.min_cached_tokens and self._seen(prefix):
+                read = tokens(prefix)
+                break
+        written = 0
+        if marks and tokens(parts[: marks[-1] + 1]) >= self.min_cached_tokens:
+            for mark in marks:  # every breakpoint's prefix is kept for next time
+                self._cache(parts[: mark + 1])
+            written = max(0, tokens(parts[: marks[-1] + 1]) - read)
         return {
-            "input_tokens": tokens(rest),
+            "input_tokens": tokens(parts) - read - written,
             "output_tokens": tokens(content),
-            "cache_creation_input_tokens": 0 if seen else cached,
-            "cache_read_input_tokens": cached if seen else 0,
+            "cache_creation_input_tokens": written,
+            "cache_read_input_tokens": read,
         }
 
 
-def _split_at_cache_mark(body: dict[str, Any]) -> tuple[list[Any], list[Any]]:
-    """The request in the API's cache order (tools, system, messages), cut after the last block
-    that carries cache_control."""
+def _cache_order(body: dict[str, Any]) -> tuple[list[Any], list[int]]:
+    """The request in the API's cache order (tools, system, messages), and where the blocks
+    carrying cache_control are."""
     system = body.get("system") or []
     if isinstance(system, str):
         system = [{"type": "text", "text": system}]
@@ -130,8 +144,7 @@ def _split_at_cache_mark(body: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     marks = [
         i for i, part in enumerate(parts) if isinstance(part, dict) and "cache_control" in part
     ]
-    cut = marks[-1] + 1 if marks else 0
-    return parts[:cut], parts[cut:]
+    return parts, marks
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:

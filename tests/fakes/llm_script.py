@@ -127,13 +127,21 @@ class ScriptedModelApi(LoopbackServer):
 
     def _cache(self, prefix: Any) -> bool:
         """Whether this cacheable prefix was seen before (then it is read from the cache)."""
-        key = hashlib.sha256(json.dumps(prefix, sort_keys=True).encode()).hexdigest()
+        key = _digest(prefix)
         with self._lock:
             seen = key in self._cached_prefixes
             self._cached_prefixes.add(key)
             return seen
 
+    def _seen(self, prefix: Any) -> bool:
+        with self._lock:
+            return _digest(prefix) in self._cached_prefixes
+
     async def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
             await asyncio.sleep(min(left, 0.02))
+
+
+def _digest(prefix: Any) -> str:
+    return hashlib.sha256(json.dumps(prefix, sort_keys=True).encode()).hexdigest()
