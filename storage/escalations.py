@@ -255,14 +255,20 @@ def recent_chat(
     # oldest first; at the same moment the learner's message comes before PAU's answer to it
     heard = [line for at, payload in reversed(received) if (line := _received_line(at, payload))]
     said = [line for at, payload in reversed(sent) if (line := _sent_line(at, payload))]
+    # PAU's own words of a mentor's reply ("💬 Maria (mentor) writes:\n<the reply>") are shown
+    # as the mentor's line instead
     mentor_texts = [line.text for line in heard if line.who == "mentor"]
-    said = [line for line in said if not any(line.text.endswith(t) for t in mentor_texts)]
+    said = [line for line in said if not _echoes(line.text, mentor_texts)]
     ordered = sorted(
         [(line.at, 0, n, line) for n, line in enumerate(heard)]
         + [(line.at, 1, n, line) for n, line in enumerate(said)],
         key=lambda entry: entry[:3],
     )
     return [line for *_, line in ordered][-limit:]
+
+
+def _echoes(text: str, mentor_texts: list[str]) -> bool:
+    return text.startswith("💬") and any(text.endswith("\n" + said) for said in mentor_texts)
 
 
 def _received_line(at: datetime, payload: Mapping[str, Any]) -> ChatLine | None:
@@ -290,19 +296,25 @@ def _sent_line(at: datetime, payload: Mapping[str, Any]) -> ChatLine | None:
     return None
 
 
-def claim(session: Session, *, escalation_id: int, staff_id: int, now: datetime) -> bool:
+def claim(
+    session: Session, *, escalation_id: int, staff_id: int, now: datetime,
+    take_over: bool = False,
+) -> bool:  # fmt: skip
     """Take an open escalation; False when another mentor has it (or it is resolved). Claiming
-    one you already hold is fine."""
+    one you already hold is fine, and so is one whose mentor left (no holder); `take_over` (an
+    admin's) takes it from whoever holds it."""
+    held_by_nobody_else = sa.or_(
+        col(Escalation.claimed_by) == staff_id,
+        col(Escalation.claimed_by).is_(None),
+        sa.true() if take_over else sa.false(),
+    )
     result = session.execute(
         sa.update(Escalation)
         .where(
             col(Escalation.id) == escalation_id,
             sa.or_(
                 col(Escalation.status) == "open",
-                sa.and_(
-                    col(Escalation.claimed_by) == staff_id,
-                    col(Escalation.status).in_(("claimed", "answered")),
-                ),
+                sa.and_(held_by_nobody_else, col(Escalation.status).in_(("claimed", "answered"))),
             ),
         )
         .values(
@@ -328,6 +340,24 @@ def release(session: Session, *, escalation_id: int, staff_id: int, now: datetim
     return bool(getattr(result, "rowcount", 0))
 
 
+def release_all_of(session: Session, *, staff_id: int, now: datetime) -> int:
+    """A mentor's account is closed: what they held goes back to the inbox (an answered one
+    stays answered, with nobody holding it)."""
+    result = session.execute(
+        sa.update(Escalation)
+        .where(
+            col(Escalation.claimed_by) == staff_id,
+            col(Escalation.status).in_(("claimed", "answered")),
+        )
+        .values(
+            status=sa.case((col(Escalation.status) == "claimed", "open"),
+                           else_=col(Escalation.status)),
+            claimed_by=None, claimed_at=None, updated_at=to_db(now),
+        )
+    )  # fmt: skip
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _held_by(session: Session, escalation_id: int, staff_id: int) -> Escalation | None:
     """The escalation, locked for this transaction, if this mentor holds it."""
     row = session.exec(
@@ -340,9 +370,11 @@ def _held_by(session: Session, escalation_id: int, staff_id: int) -> Escalation 
 
 def send_reply(
     session: Session, *, escalation_id: int, staff_id: int, text: str, now: datetime,
+    form_token: str = "",
 ) -> bool:  # fmt: skip
-    """The claimer's reply: queued for the learner as a `mentor_replied` event (once per reply,
-    however often the form is posted again). False when this mentor does not hold it."""
+    """The claimer's reply: queued for the learner as a `mentor_replied` event, once per reply
+    form (`form_token`, fresh on each page: a double click or a re-sent form is one reply).
+    False when this mentor does not hold it."""
     text = text.strip()
     row = _held_by(session, escalation_id, staff_id)
     if row is None or not text:
@@ -353,9 +385,9 @@ def send_reply(
         EventKind.MENTOR_REPLIED, f"escalation:{escalation_id}", escalation=escalation_id,
         text=text, mentor=(mentor.name if mentor else "") or "your mentor",
     )  # fmt: skip
-    key = f"escalation:{escalation_id}:reply:{number}"
+    key = f"escalation:{escalation_id}:reply:{form_token or number}"
     if ingest_internal(session, learner_id=row.learner_id, key=key, event=event, now=now) is None:
-        return False
+        return True  # this form was sent already: the learner has it once
     row.reply, row.replies_sent, row.status = text, number, "answered"
     row.replied_by, row.replied_at, row.updated_at = staff_id, to_db(now), to_db(now)
     session.add(row)
@@ -381,13 +413,25 @@ def resolve(session: Session, *, escalation_id: int, staff_id: int, now: datetim
 
 def save_to_faq(
     session: Session, *, escalation_id: int, staff_id: int, question: str, answer: str,
-    now: datetime,
+    now: datetime, may_edit_any: bool = False,
 ) -> int | None:  # fmt: skip
-    """A mentor's answer kept for the course (the retrieval and the tutor use it next time);
-    None when the escalation has no course or the texts are empty."""
+    """A mentor's answer kept for the course (the retrieval and the tutor use it next time), by
+    the mentor who holds the escalation (or an admin: `may_edit_any`); None when they may not,
+    the escalation has no course or the texts are empty. The same entry twice is kept once."""
     row = session.get(Escalation, escalation_id)
     if row is None or not row.course_slug or not question.strip() or not answer.strip():
         return None
+    if row.claimed_by != staff_id and not may_edit_any:
+        return None
+    same = session.exec(
+        select(FaqEntry.id).where(
+            FaqEntry.course_slug == row.course_slug,
+            FaqEntry.question == question.strip(),
+            FaqEntry.answer == answer.strip(),
+        )
+    ).first()
+    if same is not None:
+        return same
     entry = FaqEntry(
         course_slug=row.course_slug, concept_id=row.concept_id, question=question.strip(),
         answer=answer.strip(), staff_id=staff_id, created_at=to_db(now),

@@ -181,6 +181,7 @@ def test_a_mentor_answer_saved_to_the_faq_answers_the_next_learner(
     maria = add_mentor(pau, "maria@example.org", "Maria")
     escalation_id = only_escalation(pau).id or 0
     with transaction(pau.engine) as session:
+        escalations.claim(session, escalation_id=escalation_id, staff_id=maria, now=clock())
         entry = escalations.save_to_faq(
             session, escalation_id=escalation_id, staff_id=maria, now=clock(),
             question="Is cramming the night before an exam a good idea?",
@@ -339,3 +340,103 @@ def test_a_question_the_course_cannot_answer_can_go_to_a_mentor_with_one_tap(
     escalation = only_escalation(pau)
     assert escalation.reason == "no_answer"
     assert escalation.question == "What is the capital of Mongolia?"
+
+
+# --- found in review: takeover, a re-sent form, two open at once, the recent chat, FAQ rights
+
+
+def _claimed_by(pau: Pau, staff_id: int) -> int:
+    escalation_id = only_escalation(pau).id or 0
+    with transaction(pau.engine) as session:
+        assert escalations.claim(session, escalation_id=escalation_id, staff_id=staff_id,
+                                 now=pau.clock())  # fmt: skip
+    return escalation_id
+
+
+def test_what_a_departed_mentor_held_can_be_taken_over_and_goes_back_to_the_inbox(
+    onboarded: ChatLearner, pau: Pau
+) -> None:
+    onboarded.say("can I talk to a mentor about planning reviews around my exams?")
+    anna, jo, boss = (add_mentor(pau, f"{n}@example.org", n) for n in ("anna", "jo", "boss"))
+    escalation_id = _claimed_by(pau, anna)
+    now = pau.clock()
+    with transaction(pau.engine) as session:
+        assert not escalations.claim(session, escalation_id=escalation_id, staff_id=jo, now=now)
+        assert escalations.claim(session, escalation_id=escalation_id, staff_id=boss, now=now,
+                                 take_over=True)  # an admin's  # fmt: skip
+        assert escalations.release_all_of(session, staff_id=boss, now=now) == 1  # they leave
+    assert only_escalation(pau).status == "open" and only_escalation(pau).claimed_by is None
+    with transaction(pau.engine) as session:  # anyone may pick it up again
+        assert escalations.claim(session, escalation_id=escalation_id, staff_id=jo, now=now)
+
+
+def test_a_reply_form_sent_twice_reaches_the_learner_once(onboarded: ChatLearner, pau: Pau) -> None:
+    onboarded.say("can I talk to a mentor about planning reviews around my exams?")
+    maria = add_mentor(pau, "maria@example.org", "Maria")
+    escalation_id = _claimed_by(pau, maria)
+    for _ in range(2):  # a double click: the same form, the same token
+        with transaction(pau.engine) as session:
+            assert escalations.send_reply(session, escalation_id=escalation_id, staff_id=maria,
+                                          text="Spacing is X.", now=pau.clock(),
+                                          form_token="form-1")  # fmt: skip
+    assert texts(onboarded.send_event_later()).count("Spacing is X.") == 1
+    assert only_escalation(pau).replies_sent == 1
+
+
+def test_with_two_open_one_resolved_the_learner_still_waits_for_the_other(
+    onboarded: ChatLearner, pau: Pau
+) -> None:
+    onboarded.say("can I talk to a mentor about planning reviews around my exams?")
+    onboarded.say("I keep thinking about suicide")  # urgent, on top of the question
+    maria = add_mentor(pau, "maria@example.org", "Maria")
+    with transaction(pau.engine) as session:
+        first, second = sorted(e.id or 0 for e in session.exec(select(Escalation)).all())
+        for escalation_id in (first, second):
+            escalations.claim(session, escalation_id=escalation_id, staff_id=maria,
+                              now=pau.clock())  # fmt: skip
+        escalations.resolve(session, escalation_id=first, staff_id=maria, now=pau.clock())
+    onboarded.send_event_later()
+    assert "A mentor already has your question" in onboarded.say("mentor")
+    with transaction(pau.engine) as session:
+        escalations.resolve(session, escalation_id=second, staff_id=maria, now=pau.clock())
+    onboarded.send_event_later()
+    assert "What would you like to ask them?" in onboarded.say("mentor")
+
+
+def test_a_short_mentor_reply_does_not_hide_pau_lines_in_the_recent_chat(
+    onboarded: ChatLearner, pau: Pau
+) -> None:
+    onboarded.say("can I talk to a mentor about planning reviews around my exams?")
+    maria = add_mentor(pau, "maria@example.org", "Maria")
+    escalation_id = _claimed_by(pau, maria)
+    with transaction(pau.engine) as session:
+        lines = escalations.recent_chat(session, learner_id=only_escalation(pau).learner_id,
+                                        limit=50)  # fmt: skip
+        before = len([line for line in lines if line.who == "pau"])
+        escalations.send_reply(session, escalation_id=escalation_id, staff_id=maria, text=".",
+                               now=pau.clock())  # fmt: skip
+    onboarded.send_event_later()
+    with transaction(pau.engine) as session:
+        lines = escalations.recent_chat(session, learner_id=only_escalation(pau).learner_id,
+                                        limit=50)  # fmt: skip
+    assert [line.who for line in lines].count("mentor") == 1
+    pau_lines = [line for line in lines if line.who == "pau"]
+    assert len(pau_lines) >= before  # none hidden (the echo "💬 … writes:" shows as the mentor's)
+    assert not any(line.text.startswith("💬") for line in pau_lines)
+
+
+def test_only_the_holder_or_an_admin_saves_an_answer_to_the_faq_and_once(
+    onboarded: ChatLearner, pau: Pau
+) -> None:
+    onboarded.say("can I talk to a mentor about planning reviews around my exams?")
+    maria, jo = add_mentor(pau, "maria@example.org", "Maria"), add_mentor(pau, "jo@e.org", "Jo")
+    escalation_id = _claimed_by(pau, maria)
+    faq = {"question": "How do I plan reviews?", "answer": "Every other day, two weeks out."}
+    with transaction(pau.engine) as session:
+        assert escalations.save_to_faq(session, escalation_id=escalation_id, staff_id=jo,
+                                       now=pau.clock(), **faq) is None  # fmt: skip
+        first = escalations.save_to_faq(session, escalation_id=escalation_id, staff_id=maria,
+                                        now=pau.clock(), **faq)  # fmt: skip
+        again = escalations.save_to_faq(session, escalation_id=escalation_id, staff_id=jo,
+                                        now=pau.clock(), may_edit_any=True, **faq)  # fmt: skip
+    assert first is not None and again == first

@@ -107,21 +107,31 @@ def replied(turn: Turn, event: InboundEvent) -> Transition:
 
 def resolved(turn: Turn, event: InboundEvent) -> Transition:
     """The mentor closed the question: the bot carries on as before."""
+    waiting_for = dict(turn.snapshot.data.get("escalation") or {})
+    still_open = int(waiting_for.get("open", 1)) - 1  # another of theirs may still be open
+    left = {**waiting_for, "open": still_open} if still_open > 0 else None
     if turn.snapshot.profile.stopped:
-        return turn.stay(escalation=None)
+        return turn.stay(escalation=left)
     key = "mentor_resolved" if event.data.get("answered") else "mentor_resolved_unanswered"
     replies: list[Reply] = [Text(turn.t(key))]
     if turn.snapshot.window_open:
         replies += keywords.where_we_were(turn)
-    return turn.stay(*replies, escalation=None)
+    return turn.stay(*replies, escalation=left)
 
 
 def _marked_waiting(turn: Turn, *, urgent: bool = False) -> dict[str, object]:
+    """The data with one more escalation of theirs open (a crisis may come on top of a question;
+    each resolve closes one)."""
+    before = dict(turn.snapshot.data.get("escalation") or {})
     return {
         **turn.snapshot.data,
         "pending": None,
         "unanswered": None,
-        "escalation": {"asked_at": turn.now.isoformat(), "urgent": urgent},
+        "escalation": {
+            "asked_at": turn.now.isoformat(),
+            "urgent": urgent or bool(before.get("urgent")),
+            "open": int(before.get("open", 1 if before else 0)) + 1,
+        },
     }
 
 

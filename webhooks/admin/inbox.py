@@ -5,6 +5,7 @@ the dialogue as an internal event (storage.escalations): this module never write
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -114,6 +115,7 @@ def _detail_response(
         mine=mine,
         claimed_by_other=detail.claimed_by is not None and not mine,
         answer=detail.reply or detail.draft,
+        form_token=uuid.uuid4().hex,  # one reply per form, however often it is sent
         message=message,
         refusal=refusal,
         max_reply=MAX_REPLY,
@@ -150,8 +152,9 @@ def claim(request: Request, escalation_id: int, staff: StaffUser, pau: PauDep) -
     target = f"escalation:{escalation_id}"
     with transaction(pau.engine) as session:
         claimed = escalations.claim(
-            session, escalation_id=escalation_id, staff_id=staff.id, now=pau.clock()
-        )
+            session, escalation_id=escalation_id, staff_id=staff.id, now=pau.clock(),
+            take_over=staff.is_admin,  # an admin can take one over (its mentor is away)
+        )  # fmt: skip
         audit(session, staff, request, "escalation.claim", target, claimed=claimed)
     # Someone else was quicker (or it is closed): one answer for plain forms and htmx alike,
     # a 303 back to the page, which then says who has it.
@@ -178,6 +181,7 @@ def reply(
     staff: StaffUser,
     pau: PauDep,
     text: Annotated[str, Form(max_length=MAX_REPLY)] = "",
+    form_token: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     text = text.strip()
     if not text:
@@ -189,6 +193,7 @@ def reply(
             staff_id=staff.id,
             text=text,
             now=pau.clock(),
+            form_token=form_token,
         )
         if sent:
             target = f"escalation:{escalation_id}"
@@ -240,6 +245,7 @@ def save_to_faq(
             question=question,
             answer=answer,
             now=pau.clock(),
+            may_edit_any=staff.is_admin,
         )
         if faq_id is not None:
             target = f"escalation:{escalation_id}"

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
+from storage import escalations
 from storage import staff as staff_repo
 from storage.db import from_db, reading, transaction
 from storage.models import Staff
@@ -110,7 +111,9 @@ def _flag(value: str | None) -> bool | None:
     return value.lower() in ("1", "true", "yes", "on")
 
 
-def _apply(session: Session, me: StaffView, target: Staff, changes: dict[str, str | bool]) -> str:
+def _apply(
+    session: Session, me: StaffView, target: Staff, changes: dict[str, str | bool], now: datetime
+) -> str:
     """Make the changes (a problem to show instead, if one is not allowed)."""
     removes_admin = (
         target.role == "admin"
@@ -125,6 +128,7 @@ def _apply(session: Session, me: StaffView, target: Staff, changes: dict[str, st
         setattr(target, field, value)
     if changes.get("active") is False and target.id is not None:
         staff_repo.close_sessions_of(session, staff_id=target.id)  # signed out at once
+        escalations.release_all_of(session, staff_id=target.id, now=now)  # back to the inbox
     return ""
 
 
@@ -157,7 +161,7 @@ def update_staff(
             }
             if role is not None and role != target.role:
                 changes["role"] = role
-            problem = _apply(session, staff, target, changes)
+            problem = _apply(session, staff, target, changes, pau.clock())
             if changes and not problem:
                 audit(session, staff, request, "staff.update", f"staff:{staff_id}", **changes)
     if problem:
