@@ -26,6 +26,7 @@ from core.tutor.llm import (
     LlmMessage,
     LlmRateLimited,
     LlmRefused,
+    LlmRejected,
     LlmRequest,
     LlmTimeout,
     LlmUnavailable,
@@ -200,31 +201,38 @@ def test_output_that_does_not_fit_the_schema_is_malformed(
     provider: Provider, connect: Callable[..., LangchainLlm], data: Any
 ):
     provider.fake.script(Structured(data))
-    with pytest.raises(LlmMalformed):
+    with pytest.raises(LlmMalformed) as caught:
         connect().complete(GRADE_REQUEST)
+    assert caught.value.usage is not None  # the answer came back: it is paid for
+    assert caught.value.usage.input_tokens > 0 and caught.value.usage.output_tokens > 0
 
 
 def test_a_text_answer_to_a_structured_request_is_malformed(
     provider: Provider, connect: Callable[..., LangchainLlm]
 ):
     provider.fake.script(Text("I think the score is about 0.7."))
-    with pytest.raises(LlmMalformed):
+    with pytest.raises(LlmMalformed) as caught:
         connect().complete(GRADE_REQUEST)
+    assert caught.value.usage is not None and caught.value.usage.output_tokens > 0
 
 
 @pytest.mark.parametrize("request_", [REQUEST, GRADE_REQUEST], ids=["text", "structured"])
 def test_a_refusal_is_refused(
     provider: Provider, connect: Callable[..., LangchainLlm], request_: LlmRequest
 ):
-    provider.fake.script(Refusal())
-    with pytest.raises(LlmRefused):
+    provider.fake.script(Refusal("I can't help with that."))
+    with pytest.raises(LlmRefused) as caught:
         connect().complete(request_)
+    assert str(caught.value)
+    usage = caught.value.usage  # the refusal came back: the learner is charged for it
+    assert usage is not None and usage.input_tokens > 0 and usage.output_tokens > 0
 
 
 def test_an_empty_answer_is_refused(provider: Provider, connect: Callable[..., LangchainLlm]):
     provider.fake.script(Text("   "))
-    with pytest.raises(LlmRefused):
+    with pytest.raises(LlmRefused) as caught:
         connect().complete(REQUEST)
+    assert caught.value.usage is not None and caught.value.usage.input_tokens > 0
 
 
 def test_a_slow_answer_within_the_timeout_arrives(
@@ -282,6 +290,24 @@ def test_5xx_is_retried_with_backoff_then_failed(
 def test_5xx_then_an_answer(provider: Provider, connect: Callable[..., LangchainLlm]):
     provider.fake.script(Error(500), Text("Back again."))
     assert connect(max_retries=1).complete(REQUEST).text == "Back again."
+
+
+@pytest.mark.parametrize("status", [400, 404, 413, 422])
+def test_a_request_the_provider_rejects_is_rejected_without_retries(
+    provider: Provider, connect: Callable[..., LangchainLlm], status: int
+):
+    provider.fake.script(Error(status), Text("never asked"))
+    with pytest.raises(LlmRejected) as caught:
+        connect(max_retries=2).complete(REQUEST)
+    assert str(status) in str(caught.value) and caught.value.usage is None
+    assert len(provider.fake.requests) == 1
+
+
+def test_403_is_a_failure_without_retries(provider: Provider, connect: Callable[..., LangchainLlm]):
+    provider.fake.script(Error(403), Text("never asked"))
+    with pytest.raises(LlmFailed):  # the configuration: every call will fail
+        connect(max_retries=2).complete(REQUEST)
+    assert len(provider.fake.requests) == 1
 
 
 def test_a_wrong_key_fails_without_retries(provider: Provider):
@@ -389,10 +415,33 @@ def test_the_breaker_opens_half_opens_and_closes_against_the_real_client(provide
         llm.close()
 
 
+def test_rejected_requests_do_not_open_the_breaker_but_5xx_do(provider: Provider):
+    breaker = CircuitBreaker(failures=5, open_seconds=60, clock=FakeClock())
+    llm = GuardedLlm(provider.connect(provider.fake, max_retries=0), breaker)
+    provider.fake.script(*[Error(400)] * 5, *[Error(500)] * 5)
+    try:
+        for _ in range(5):
+            with pytest.raises(LlmRejected):
+                llm.complete(REQUEST)
+        assert breaker.state is BreakerState.CLOSED
+        for _ in range(4):
+            with pytest.raises(LlmFailed):
+                llm.complete(REQUEST)
+        assert breaker.state is BreakerState.CLOSED  # the 400s did not count towards the five
+        with pytest.raises(LlmFailed):
+            llm.complete(REQUEST)
+        assert breaker.state is BreakerState.OPEN
+        assert len(provider.fake.requests) == 10
+    finally:
+        llm.close()
+
+
 @pytest.mark.parametrize(
     ("answers", "state"),
     [
         ([LlmFailed(), LlmTimeout(), LlmRateLimited()], BreakerState.OPEN),
+        ([LlmRejected(), LlmRejected(), LlmRejected()], BreakerState.CLOSED),  # this request
+        ([LlmFailed(), LlmFailed(), LlmRejected(), LlmFailed()], BreakerState.CLOSED),
         ([LlmFailed(), LlmFailed(), "ok", LlmFailed()], BreakerState.CLOSED),  # not consecutive
         ([LlmFailed(), LlmRefused(), LlmFailed()], BreakerState.CLOSED),  # a refusal is an answer
         ([LlmMalformed(), LlmMalformed(), LlmMalformed()], BreakerState.CLOSED),

@@ -15,8 +15,12 @@ What this adds to langchain:
 - Prompt caching (Anthropic): the system text and the course context are two system blocks
   marked `cache_control: ephemeral`; for an OpenAI-compatible server the context is appended to
   the system message (their prefix caching is automatic).
-- One error tree: every failure is an `LlmError` subclass; usage from langchain's
-  `usage_metadata` (input tokens include the cached ones; `cached_tokens` says how many).
+- One error tree: every failure is an `LlmError` subclass. A request the provider rejects
+  (400/404/413/422: too long, a bad model name) is `LlmRejected`, which the circuit breaker does
+  not count; 401/403 (the configuration: every call will fail), 408/409/429/5xx are failures.
+- Usage from langchain's `usage_metadata` (input tokens include the cached ones;
+  `cached_tokens` says how many), also on `LlmRefused`/`LlmMalformed` (`error.usage`): a reply
+  that came back was paid for.
 Instances are thread-safe: the command worker's threads share one.
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from functools import cached_property
 from typing import Any, Literal
 
@@ -42,6 +47,7 @@ from core.tutor.llm import (
     LlmMalformed,
     LlmRateLimited,
     LlmRefused,
+    LlmRejected,
     LlmReply,
     LlmRequest,
     LlmTimeout,
@@ -50,6 +56,11 @@ from core.tutor.llm import (
 
 Provider = Literal["anthropic", "openai"]
 CACHE_MARK = {"type": "ephemeral"}
+REJECTED_STATUSES = frozenset({400, 404, 413, 422})  # this request, not the provider, is wrong
+# The HTTP responses of the `complete` call running in this context: a list set by the call and
+# filled by the client (langchain runs structured output in a pool thread, in a copied context,
+# so the list object, not the variable, carries them back).
+_RESPONSES: ContextVar[list[Any] | None] = ContextVar("pau_llm_responses", default=None)
 
 
 class _RetryAfterCap:
@@ -69,7 +80,17 @@ class _AnthropicClient(_RetryAfterCap, anthropic.Anthropic):
 
 
 class PauOpenAI(_RetryAfterCap, openai.OpenAI):
-    """Named for the user agent the SDK sends ("PauOpenAI/Python ...")."""
+    """Named for the user agent the SDK sends ("PauOpenAI/Python ...").
+
+    Records each HTTP response in the current call's `_RESPONSES` list: the SDK validates
+    json_schema answers itself and raises before langchain sees the reply, so the usage of a
+    malformed answer is read from there."""
+
+    def _process_response(self, **kwargs: Any) -> Any:
+        responses = _RESPONSES.get()
+        if responses is not None:
+            responses.append(kwargs.get("response"))
+        return super()._process_response(**kwargs)
 
 
 class _ChatAnthropicOwnClient(ChatAnthropic):
@@ -141,6 +162,14 @@ class LangchainLlm:
 
     def complete(self, request: LlmRequest) -> LlmReply:
         """Send one request; raises an LlmError subclass for every way it can fail."""
+        responses: list[Any] = []
+        token = _RESPONSES.set(responses)
+        try:
+            return self._complete(request, responses)
+        finally:
+            _RESPONSES.reset(token)
+
+    def _complete(self, request: LlmRequest, responses: list[Any]) -> LlmReply:
         chat = self._model_for(request.max_tokens)
         messages = self._messages(request)
         try:
@@ -156,17 +185,21 @@ class LangchainLlm:
         except (anthropic.RateLimitError, openai.RateLimitError) as exc:
             raise LlmRateLimited(f"{self.provider}: rate limited (429)") from exc
         except (anthropic.APIStatusError, openai.APIStatusError) as exc:
+            if exc.status_code in REJECTED_STATUSES:
+                raise LlmRejected(f"{self.provider}: HTTP {exc.status_code}") from exc
             raise LlmFailed(f"{self.provider}: HTTP {exc.status_code}") from exc
         except (anthropic.APIConnectionError, openai.APIConnectionError) as exc:
             raise LlmFailed(f"{self.provider}: connection failed") from exc
         except openai.ContentFilterFinishReasonError as exc:
-            raise LlmRefused(f"{self.provider}: content filter") from exc
+            usage = _sdk_usage(exc.completion, responses)
+            raise LlmRefused(f"{self.provider}: content filter", usage=usage) from exc
         except (
             openai.LengthFinishReasonError, pydantic.ValidationError, json.JSONDecodeError,
             OutputParserException,
         ) as exc:  # fmt: skip
             # the openai SDK parses json_schema answers itself, before langchain's parser
-            raise LlmMalformed(f"{self.provider}: {type(exc).__name__}") from exc
+            usage = _sdk_usage(getattr(exc, "completion", None), responses)
+            raise LlmMalformed(f"{self.provider}: {type(exc).__name__}", usage=usage) from exc
         except (anthropic.AnthropicError, openai.OpenAIError) as exc:
             raise LlmFailed(f"{self.provider}: {type(exc).__name__}") from exc
         return self._structured_reply(result)
@@ -205,18 +238,19 @@ class LangchainLlm:
     def _text_reply(self, raw: AIMessage) -> LlmReply:
         text = raw.text.strip()
         if _refused(raw):
-            raise LlmRefused(f"{self.provider}: the model refused")
+            raise LlmRefused(f"{self.provider}: the model refused", usage=_usage(raw))
         if not text:
-            raise LlmRefused(f"{self.provider}: an empty answer")
+            raise LlmRefused(f"{self.provider}: an empty answer", usage=_usage(raw))
         return LlmReply(text=text, usage=_usage(raw), model=self._model_name(raw))
 
     def _structured_reply(self, result: Any) -> LlmReply:
         raw, parsed, error = result["raw"], result["parsed"], result["parsing_error"]
+        usage = _usage(raw) if isinstance(raw, AIMessage) else None
         if isinstance(error, ModelRefusalError) or (isinstance(raw, AIMessage) and _refused(raw)):
-            raise LlmRefused(f"{self.provider}: the model refused")
+            raise LlmRefused(f"{self.provider}: the model refused", usage=usage)
         if error is not None or not isinstance(parsed, pydantic.BaseModel):
             reason = type(error).__name__ if error is not None else "no structured answer"
-            raise LlmMalformed(f"{self.provider}: {reason}")
+            raise LlmMalformed(f"{self.provider}: {reason}", usage=usage)
         return LlmReply(
             text="", usage=_usage(raw), data=parsed.model_dump(mode="json"),
             model=self._model_name(raw),
@@ -243,4 +277,28 @@ def _usage(message: Any) -> LlmUsage:
         input_tokens=int(metadata.get("input_tokens") or 0),
         output_tokens=int(metadata.get("output_tokens") or 0),
         cached_tokens=int(details.get("cache_read") or 0),
+    )
+
+
+def _sdk_usage(completion: Any, responses: list[Any]) -> LlmUsage | None:
+    """The usage of a reply the openai SDK itself rejected: from its completion when the error
+    has one, else from the last response body; None if no answer came back."""
+    usage = getattr(completion, "usage", None)
+    if not isinstance(usage, openai.types.CompletionUsage):
+        if not responses:
+            return None
+        try:
+            body: Any = responses[-1].json()
+            usage = openai.types.CompletionUsage.model_validate(body["usage"])
+        except (ValueError, TypeError, KeyError, AttributeError, pydantic.ValidationError):
+            return None
+    return _openai_usage(usage)
+
+
+def _openai_usage(usage: openai.types.CompletionUsage) -> LlmUsage:
+    details = usage.prompt_tokens_details
+    return LlmUsage(
+        input_tokens=usage.prompt_tokens,
+        output_tokens=usage.completion_tokens,
+        cached_tokens=(details.cached_tokens or 0) if details is not None else 0,
     )

@@ -11,9 +11,12 @@ stateDiagram-v2
 ```
 
 Failures are the provider's: `LlmTimeout`, `LlmRateLimited`, `LlmFailed` (each one already after
-the client's own retries). A refusal or a malformed answer is an answer: the provider is up. While
-open, `complete` raises `LlmUnavailable` at once, without calling the provider, so that every
-feature takes its offline path in microseconds instead of waiting out a timeout per learner.
+the client's own retries; 401/403 are among them: a wrong key fails every call). A refusal, a
+malformed answer or a rejected request (`LlmRejected`: 400/404/413/422, e.g. a prompt too long)
+is an answer: the provider is up, and one learner's bad requests must not take the tutor offline
+for everyone. While open, `complete` raises `LlmUnavailable` at once, without calling the
+provider, so that every feature takes its offline path in microseconds instead of waiting out a
+timeout per learner.
 
 The state is per process (each web or worker process learns about an outage on its own, after N
 failures of its own); that is enough for one provider and a handful of processes.
@@ -130,7 +133,7 @@ class GuardedLlm:
         except PROVIDER_FAILURES:
             self.breaker.failed()
             raise
-        except LlmError:  # refused, malformed: the provider did answer
+        except LlmError:  # refused, malformed, rejected: the provider did answer
             self.breaker.succeeded()
             raise
         except BaseException:

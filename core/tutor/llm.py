@@ -16,9 +16,13 @@ learner's words always inside a data block) come last.
      ├── LlmOverBudget    the learner's or the whole day's token budget is spent
      ├── LlmTimeout       no answer within the timeout (after the client's retries)
      ├── LlmRateLimited   429 after the retries (honouring retry-after)
-     ├── LlmFailed        5xx, connection errors, anything else from the provider
+     ├── LlmFailed        5xx, 401/403, connection errors, anything else from the provider
+     ├── LlmRejected      the provider refused this request (400/404/413/422, e.g. too long)
      ├── LlmRefused       the model declined (stop reason "refusal", or an empty answer)
      └── LlmMalformed     structured output that does not fit the schema
+
+`error.usage` is the tokens the failed call still spent when a response came back (a refusal, a
+malformed answer), for the budget; None when none did.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ class LlmError(Exception):
     """Any reason the model gave no usable answer; every caller has an offline path."""
 
     reason = "failed"
+
+    def __init__(self, message: str = "", *, usage: LlmUsage | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 class LlmUnavailable(LlmError):
@@ -54,6 +62,10 @@ class LlmRateLimited(LlmError):
 
 class LlmFailed(LlmError):
     reason = "failed"
+
+
+class LlmRejected(LlmError):
+    reason = "rejected"
 
 
 class LlmRefused(LlmError):
