@@ -3,8 +3,11 @@ answer passes before it is sent (length, links, the open quiz's answer)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from core.content_loader import load_course
 from core.tutor.guardrails import (
     ANSWER_LEAKED,
     EMPTY,
@@ -204,3 +207,85 @@ def test_urls_in() -> None:
         "c.de",
     ]
     assert urls_in("e.g. spacing, i.e. gaps; 3.5 hours") == []
+
+
+# --- elimination and paraphrase, on the demo course's real quiz items ---------------------
+
+COURSE = load_course(Path(__file__).resolve().parent.parent / "content" / "science-of-learning")
+
+
+def real(item_id: str) -> dict[str, object]:
+    """A demo course quiz item as ASK_TUTOR's args carry it."""
+    (item,) = [q for c in COURSE.concepts for q in c.quiz if q.id == item_id]
+    return {
+        "question": item.question,
+        "options": list(item.options),
+        "correct_index": item.correct_index,
+        "answers": list(item.answers),
+        "explanation": item.explanation,
+    }
+
+
+FORGETTING = real("forgetting-curve-1")  # a) "Soon after learning, in the first hours and days"
+SPACING = real("spacing-1")  # b) "The one who split it into sessions a few days apart"
+RELEARNING = real("forgetting-curve-2")  # true/false, correct: False (b)
+INTERLEAVING = real("interleaving-4")  # a) "When the topics are similar and easy to confuse"
+WORKING_MEMORY = real("cognitive-load-1")  # a) "Around four"; b) "Around forty"
+RETRIEVAL = real("retrieval-practice-3")  # c) "Rereading your highlighted notes"
+
+ELIMINATION_AND_PARAPHRASE = [
+    # every wrong option ruled out, by letter, number or ordinal, in any order
+    (FORGETTING, "Not b, c or d.", True),
+    (FORGETTING, "It's not the second, third or fourth one", True),
+    (FORGETTING, "It isn't d, b or c.", True),
+    (FORGETTING, "Options 4, 2 and 3 are wrong.", True),
+    (FORGETTING, "Not b. Not c. And certainly not d.", True),
+    (FORGETTING, "Nicht b, c oder d.", True),
+    (SPACING, "Not a, c or d!", True),
+    (SPACING, "You can rule out a, c and d.", True),
+    (SPACING, "It's neither the first nor the third nor the last one.", True),
+    (RELEARNING, "It's not a.", True),
+    (RELEARNING, "Definitely not the first one.", True),
+    (real("spacing-2"), "It's not false.", True),  # true/false: "not false" states "true"
+    # the correct option in other words, in a statement
+    (FORGETTING, "It's the one about the first hours and days.", True),
+    (FORGETTING, "It's the one about the first hours and days. Does that help?", True),
+    (FORGETTING, "Isn't it the one about the first hours and days?", True),  # leading
+    (SPACING, "Think of splitting the work into sessions a few days apart.", True),
+    (INTERLEAVING, "It's for topics that are similar and easy to confuse.", True),
+    (RETRIEVAL, "Rereading highlighted notes puts information in, it does not pull it out.", True),
+    # ordinary Socratic hints still pass
+    (FORGETTING, "What did Ebbinghaus notice about the first hours after learning?", False),
+    (FORGETTING, "Picture the curve Ebbinghaus drew. Where does it drop most steeply?", False),
+    (FORGETTING, "Is forgetting really steady, or does its speed change over time?", False),
+    (FORGETTING, "Not quite. Look at the shape of the curve again.", False),
+    (FORGETTING, "It's not b: forgetting is not steady. What about the others?", False),
+    (FORGETTING, "Not the first time you've seen this curve, right? Where is it steepest?", False),
+    (SPACING, "Think about what happens to a memory between study sessions.", False),
+    (SPACING, "It's not a matter of total time. What does a gap do to a memory?", False),
+    (SPACING, "It isn't a or d: one sitting fades, however long. What about the others?", False),
+    (SPACING, "Not 2 days or a week: think of what a gap does, whatever its length.", False),
+    (RELEARNING, "Is the memory really gone, or does relearning go faster the second time?", False),
+    (INTERLEAVING, "When would mixing topics make you compare them? Think about it.", False),
+    (WORKING_MEMORY, "Working memory is tiny: think of a handful of chunks.", False),
+    # the correct and a wrong option covered equally: no pointer
+    (WORKING_MEMORY, "Decide whether it is four or forty, around a handful or more.", False),
+    (
+        RETRIEVAL,
+        "Which of these pulls information out of memory, and which only puts it in?",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("item", "text", "expected"), ELIMINATION_AND_PARAPHRASE)
+def test_elimination_and_paraphrase(item: dict[str, object], text: str, expected: bool) -> None:
+    assert leaks_answer(text, item) is expected
+
+
+def test_every_option_of_every_real_item_listed_points_at_none() -> None:
+    for concept in COURSE.concepts:
+        for quiz in concept.quiz:
+            if quiz.options:
+                listing = "Think about each: " + "; ".join(quiz.options) + "."
+                assert not leaks_answer(listing, real(quiz.id)), quiz.id
