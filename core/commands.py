@@ -52,11 +52,15 @@ class CommandPolicy:
 
 
 POLICIES: Mapping[CommandKind, CommandPolicy] = {
-    # The offline grader is CPU work: one at a time leaves the other core to the webhooks.
-    CommandKind.GRADE_EXPLANATION: CommandPolicy(timeout_seconds=30, max_attempts=3, concurrency=1),
+    # The model first (PAU_LLM_TIMEOUT x (retries + 1), well inside the timeout), then, on any
+    # failure, the offline grader, CPU work: two at once leave room for the webhooks.
+    CommandKind.GRADE_EXPLANATION: CommandPolicy(
+        timeout_seconds=100, max_attempts=3, concurrency=2
+    ),
     CommandKind.RENDER_CHART: CommandPolicy(timeout_seconds=15, max_attempts=2, concurrency=2),
     CommandKind.EXPORT_DATA: CommandPolicy(timeout_seconds=60, max_attempts=3, concurrency=1),
     CommandKind.NOTIFY_MENTORS: CommandPolicy(timeout_seconds=20, max_attempts=5, concurrency=2),
     # network-bound: several at once; the performer falls back offline well before the timeout
-    CommandKind.ASK_TUTOR: CommandPolicy(timeout_seconds=60, max_attempts=2, concurrency=4),
+    # (the model's time-outs and retries: ~45 s with the defaults, ~82 s at the settings' maxima)
+    CommandKind.ASK_TUTOR: CommandPolicy(timeout_seconds=90, max_attempts=2, concurrency=4),
 }

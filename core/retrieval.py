@@ -12,7 +12,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -232,7 +232,7 @@ def excerpt(passage: str, question: str, max_chars: int = 420) -> str:
     return " ".join(sentences[i] for i in sorted(chosen))
 
 
-@cache
+@lru_cache(maxsize=16)  # a few courses, and their last versions (not every reload)
 def index_for(course: Course) -> CourseIndex:
     """The course's index, built once per process (passages are embedded on first search)."""
     return CourseIndex(course)

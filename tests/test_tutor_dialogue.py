@@ -433,3 +433,31 @@ def test_after_a_pause_the_tutor_starts_a_new_conversation() -> None:
     )
     assert [m["q"] for m in _memory(soon)] == ["why?"]
     assert _memory(later) == []
+
+
+def test_a_failed_question_during_a_quiz_never_shows_a_course_excerpt(
+    demo_course: Course, clock: FixedClock
+) -> None:
+    """Not a hint request, but a quiz is open: the course's passage would state the answer."""
+    learner = tutored_learner(demo_course, clock, None)
+    quiz = to_quiz(learner)
+    shown = learner.say("when is forgetting fastest?")
+    assert "think back to the lesson" in shown and "From the lesson" not in shown
+    assert quiz.options[quiz.correct_index] not in shown
+    assert learner.state is State.QUIZ
+
+
+def test_an_answer_asked_before_a_quiz_opened_never_gives_the_quiz_away(
+    demo_course: Course, clock: FixedClock
+) -> None:
+    """Asked in the lesson; the quiz opened before the answer came, and the answer states it."""
+    leaking = ScriptedTutor(lambda args: tutor_answer(
+        args, text="Forgetting is fastest soon after learning, in the first hours and days."))  # fmt: skip
+    learner = tutored_learner(demo_course, clock, leaking)
+    learner.hold_commands = True
+    learner.say("when is forgetting fastest?")
+    quiz = to_quiz(learner)
+    shown = learner.text_of(learner.wait())
+    assert "think back to the lesson" in shown
+    assert quiz.options[quiz.correct_index].casefold() not in shown.casefold()
+    assert learner.state is State.QUIZ

@@ -50,8 +50,10 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     pau_llm_model: str = "claude-sonnet-4-5"
-    pau_llm_timeout: float = Field(default=20.0, gt=0)  # seconds per attempt
-    pau_llm_max_retries: int = Field(default=2, ge=0)  # on 429, 5xx, timeouts, with backoff
+    # seconds per attempt, and retries on 429, 5xx, time-outs with backoff: together well inside
+    # the commands' time-outs (core/commands.py), so the offline answer always comes first
+    pau_llm_timeout: float = Field(default=15.0, gt=0, le=20)
+    pau_llm_max_retries: int = Field(default=1, ge=0, le=2)
     pau_llm_daily_tokens_per_learner: int = Field(default=40_000, ge=0)  # ~15 questions; 0: none
     pau_llm_daily_tokens: int = Field(default=2_000_000, ge=0)  # everyone together; 0: no limit
     pau_llm_breaker_failures: int = Field(default=5, ge=1)  # consecutive failures: circuit opens

@@ -123,6 +123,10 @@ def answered(turn: Turn, event: InboundEvent) -> Transition:
                          unanswered=question).then(writes=(record,))  # fmt: skip
     if not text:  # nothing to show after all: as if the tutor had not been there
         return _offline(turn, asked)
+    item = open_item(turn) if turn.snapshot.state is State.QUIZ else None
+    if item is not None and guardrails.leaks_answer(text, item_args(item)):
+        # asked before this quiz opened (or a check upstream missed it): never its answer
+        return turn.stay(*_offline_hint(turn), *_way_back(turn, "hint"))
     replies: list[Reply] = []
     fallback = str(result.get("fallback") or "")
     if method == "offline" and fallback:
@@ -151,7 +155,8 @@ def _offline(turn: Turn, asked: Mapping[str, Any]) -> Transition:
     """The answer without the tutor, said honestly: the course's, or for a hint request a
     pointer to the lesson ("is it b?" is nothing a search of the course can answer)."""
     honest = Text(turn.t("tutor_unavailable"))
-    if asked.get("hint") and asked.get("mode") == "hint":
+    quiz_open = turn.snapshot.state is State.QUIZ and open_item(turn) is not None
+    if asked.get("mode") == "hint" or quiz_open:  # a course excerpt may hold the answer
         return turn.stay(honest, *_offline_hint(turn), *_way_back(turn, "hint"))
     return chat.course_answer(turn, str(asked.get("q", "")), honest)
 

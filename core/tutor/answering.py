@@ -160,20 +160,18 @@ def _offline_hint(
 ) -> dict[str, Any]:
     concept = course.concept(str(args.get("concept_id", ""))) if course else None
     if concept is not None:
-        concept_id, title, idea = concept.id, concept.title, concept.summary
+        concept_id, title = concept.id, concept.title
     elif passages:
-        concept_id, title, idea = (
-            passages[0].concept_id,
-            passages[0].concept_title,
-            passages[0].text,
-        )
+        concept_id, title = passages[0].concept_id, passages[0].concept_title
     else:
         return nothing_found(args, fallback=fallback)
-    # the title too: "The spacing effect" gives away a cloze whose answer is "spacing"
-    text = t("follow_up", title=mask_answer(title, item), summary=mask_answer(idea, item))
-    if leaks_answer(text, item):  # the idea names the answer in a way masking missed
+    # Only the lesson to think back to: a summary or a passage often states the answer in other
+    # words, which no check can be sure to catch. The title is masked too ("The ___ effect" for
+    # a cloze whose answer is "spacing").
+    text = t("tutor_offline_hint", title=mask_answer(title, item))
+    if leaks_answer(text, item):
         return nothing_found(args, fallback=fallback)
-    return tutor_result(args, text=text, lesson=title, concept_id=concept_id, fallback=fallback)
+    return tutor_result(args, text=text, concept_id=concept_id, fallback=fallback)
 
 
 def mask_answer(text: str, item: Mapping[str, Any]) -> str:

@@ -47,9 +47,11 @@ def normalise_question(question: str, *, language: str) -> str:
 
 
 def answer_cache_key(
-    *, course: str, revision: int | str, concept_id: str, question: str, language: str, level: str
-) -> str:
-    """The key of a cached answer to `question` about `concept_id` in that course revision."""
+    *, course: str, revision: int | str, concept_id: str, question: str, language: str, level: str,
+    interests: str = "",
+) -> str:  # fmt: skip
+    """The key of a cached answer to `question` about `concept_id` in that course revision, for
+    learners of that language, level and stated interests (the answer is adapted to them)."""
     parts = [
         KEY_VERSION,
         course,
@@ -58,6 +60,7 @@ def answer_cache_key(
         language.casefold(),
         level.casefold(),
         normalise_question(question, language=language),
+        *([interests.casefold()] if interests else []),  # keys made before stay the same
     ]
     material = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()

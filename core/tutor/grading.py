@@ -102,6 +102,8 @@ class LlmGrader:
             return accept(reply.data, points, args)
         except LlmError as error:
             failure(log, "llm grading", error=error, learner=learner_id, level=logging.INFO)
+            if error.usage is not None:  # the provider answered (a refusal, malformed): it costs
+                self._record_quietly(learner_id, error.usage)
             return offline_grade(learner_id, args, error.reason)
         except Rejected as error:
             failure(log, "llm grade check", error=error, learner=learner_id, level=logging.INFO)
@@ -116,6 +118,12 @@ class LlmGrader:
 
     def _record(self, learner_id: int, day: date, usage: LlmUsage) -> None:
         self.ledger.record(learner_id=learner_id, day=day, purpose="grade", usage=usage)
+
+    def _record_quietly(self, learner_id: int, usage: LlmUsage) -> None:
+        try:
+            self._record(learner_id, self._today(), usage)
+        except Exception as error:  # the record is lost, not the grade
+            failure(log, "llm grading usage", error=error, learner=learner_id)
 
 
 def key_points_of(args: Mapping[str, Any]) -> list[str]:

@@ -13,11 +13,12 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, date
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from core.content import Course
 from core.dialogue.phrases import CRISIS, canon
+from core.logs import failure
 from core.ports import Clock
 from core.retrieval import CourseIndex, Passage, index_for
 from core.texts import Catalog
@@ -33,7 +34,7 @@ from core.tutor.answering import (
 from core.tutor.budget import AnswerCache, Budget, UsageLedger
 from core.tutor.cache_key import answer_cache_key
 from core.tutor.guardrails import check_answer
-from core.tutor.llm import Llm, LlmError
+from core.tutor.llm import Llm, LlmError, LlmUsage
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class TutorPerformer:
 
         top = passages[0]
         key = self._cache_key(course, top, args)
-        if key is not None and (cached := self.cache.get(key)) is not None:
+        if key is not None and (cached := self._cached(key)) is not None:
             return tutor_result(
                 args,
                 text=cached,
@@ -85,10 +86,12 @@ class TutorPerformer:
         text, fallback = self._ask_model(learner_id, args, passages)
         if fallback:
             return offline_answer(args, passages, course=course, fallback=fallback)
-        name = str(args.get("name", "")).strip()
         # a cached answer is shown to other learners: never one that names this learner
-        if key is not None and not (len(name) > 1 and name.casefold() in text.casefold()):
-            self.cache.put(key, text)
+        if key is not None and not _names(text, str(args.get("name", ""))):
+            try:
+                self.cache.put(key, text)
+            except Exception as error:  # the answer is good: it goes out uncached
+                failure(log, "tutor answer cache", learner=learner_id, error=error)
         # for a hint the first passage is the idea of the concept on screen (see `retrieve`)
         return tutor_result(
             args, text=text, lesson=top.concept_title, concept_id=top.concept_id, method="llm"
@@ -101,7 +104,11 @@ class TutorPerformer:
         if self.llm is None:
             return "", "unavailable"
         today = _utc_day(self.clock)
-        mine, everyone = self.ledger.spent(learner_id=learner_id, day=today)
+        try:
+            mine, everyone = self.ledger.spent(learner_id=learner_id, day=today)
+        except Exception as error:  # the budget cannot be checked: no call (and no cost)
+            failure(log, "tutor budget", learner=learner_id, error=error)
+            return "", "failed"
         if not self.budget.allows(mine, everyone):
             log.info("tutor over budget learner=%s spent=%s overall=%s", learner_id, mine, everyone)
             return "", "over_budget"
@@ -110,10 +117,12 @@ class TutorPerformer:
             reply = self.llm.complete(request)
         except LlmError as error:
             log.warning("tutor offline learner=%s reason=%s", learner_id, error.reason)
+            self._record(learner_id, today, request.purpose, error.usage)
             return "", error.reason
-        self.ledger.record(
-            learner_id=learner_id, day=today, purpose=request.purpose, usage=reply.usage
-        )
+        except Exception as error:  # a bug in a client library: the learner still gets an answer
+            failure(log, "tutor model call", learner=learner_id, error=error)
+            return "", "failed"
+        self._record(learner_id, today, request.purpose, reply.usage)
         text = reply.text.strip()
         problems = check_answer(
             text, passages=[p.text for p in passages], item=quiz_item(args), max_chars=MAX_CHARS
@@ -122,6 +131,23 @@ class TutorPerformer:
             log.warning("tutor answer refused learner=%s problems=%s", learner_id, problems)
             return "", "unsafe"
         return text, ""
+
+    def _cached(self, key: str) -> str | None:
+        try:
+            return self.cache.get(key)
+        except Exception as error:  # the cache is away: ask the model instead
+            failure(log, "tutor answer cache", error=error)
+            return None
+
+    def _record(self, learner_id: int, day: date, purpose: str, usage: LlmUsage | None) -> None:
+        """Tokens spent, when the provider answered (a refusal costs too); a failure to write
+        them loses the record, not the answer."""
+        if usage is None:
+            return
+        try:
+            self.ledger.record(learner_id=learner_id, day=day, purpose=purpose, usage=usage)
+        except Exception as error:
+            failure(log, "tutor usage record", learner=learner_id, error=error)
 
     def _cache_key(
         self, course: Course | None, top: Passage, args: Mapping[str, Any]
@@ -136,6 +162,7 @@ class TutorPerformer:
             question=str(args.get("question", "")),
             language=str(args.get("language", "en")),
             level=str(args.get("level", "")),
+            interests=str(args.get("interests", "")),
         )
 
 
@@ -158,7 +185,7 @@ def _search(index: CourseIndex, query: str) -> list[Passage]:
     return [found.passage for found in index.search(query, limit=PASSAGES)]
 
 
-@cache
+@lru_cache(maxsize=16)  # a few courses, and their last versions (not every reload)
 def revision(course: Course) -> str:
     """The course's version and a fingerprint of its content: an edit retires cached answers."""
     fingerprint = hashlib.sha256(repr(course).encode("utf-8")).hexdigest()[:12]
@@ -168,3 +195,9 @@ def revision(course: Course) -> str:
 def _utc_day(clock: Clock) -> date:
     now = clock()
     return (now.astimezone(UTC) if now.tzinfo is not None else now).date()
+
+
+def _names(text: str, name: str) -> bool:
+    """Whether the text names the learner (any word of their name, as a word)."""
+    said = set(canon(text).split())
+    return any(len(word) > 1 and word in said for word in canon(name).split())
