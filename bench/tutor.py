@@ -320,8 +320,8 @@ def report_tokens(course: Course, options: argparse.Namespace) -> None:
               f"~{system_chars / 4:,.0f} tokens; with a question's passages the cacheable prefix "
               f"is ~{statistics.fmean(prefixes):,.0f} tokens, over 1,024 in "
               f"{sum(p >= 1024 for p in prefixes)} of {len(prefixes)} calls. Anthropic caches no "
-              "prefix under 1,024 tokens (Sonnet 4.5; 2,048 Sonnet 4.6; 4,096 Haiku 4.5): the "
-              "fake does not imitate that minimum, so its cache reads below are an upper bound")  # fmt: skip
+              "prefix under 1,024 tokens (Sonnet 4.5; 2,048 Sonnet 4.6; 4,096 Haiku 4.5); the "
+              "fake imitates that minimum and the API's breakpoints (each cache_control mark)")  # fmt: skip
         summarise(
             f"an answered question ({answered} of {sum(map(len, bank.values()))} by the model)",
             answers,
