@@ -22,6 +22,7 @@ from storage.content_repo import load_courses
 from storage.db import make_engine, transaction
 from tests.conftest import DEMO_COURSE
 from tests.fakes.scripted_llm import ScriptedLlm
+from tests.test_content import line_of, problems
 from webhooks.cli import main
 from webhooks.config import get_settings
 
@@ -385,16 +386,6 @@ def test_concept_ids_from_topics(topic: str, expected: str) -> None:
 
 
 # The draft mark in the loader -------------------------------------------------------------
-
-
-def line_of(path: Path, fragment: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if fragment in line)
-
-
-def problems(folder: Path) -> list[str]:
-    with pytest.raises(ContentError) as raised:
-        load_course(folder)
-    return raised.value.problems
 
 
 def test_the_mark_must_be_true_or_false(course: Path) -> None:
