@@ -10,6 +10,7 @@ import time
 import httpx
 import sqlalchemy as sa
 
+from core.commands import POLICIES, CommandKind
 from core.dialogue.states import State
 from core.events import InboundEvent
 from tests.chat import ChatLearner, state_of
@@ -84,8 +85,9 @@ async def test_a_new_learners_webhook_does_not_wait_for_twenty_gradings(
         telegram_pau.process_pending()
 
     await asyncio.to_thread(twenty_learners_explain)
-    await telegram_pau.commands.start_due()  # the grader is busy, nineteen explanations queued
-    await until_started(gate, 1)
+    await telegram_pau.commands.start_due()  # the grader's slots are busy, the rest queued
+    slots = POLICIES[CommandKind.GRADE_EXPLANATION].concurrency
+    await until_started(gate, slots)
 
     newcomer = TelegramLearner(client, telegram_pau, fake, user_id=424242)
     started = time.monotonic()
@@ -94,7 +96,7 @@ async def test_a_new_learners_webhook_does_not_wait_for_twenty_gradings(
     assert response.status_code == 200 and acknowledged_in < 1.0
     await telegram_pau.work_once()  # and the newcomer is answered while grading still waits
     assert any("I'm PAU" in text for text in fake.sent_texts(424242))
-    assert not gate.open.is_set() and gate.started == 1
+    assert not gate.open.is_set() and gate.started == slots
 
     gate.open.set()
     await telegram_pau.drain()
