@@ -25,7 +25,6 @@ HOURS_PATTERN = re.compile(
     r"^\s*(?P<first>[a-z]{3})(?:\s*-\s*(?P<last>[a-z]{3}))?\s+"
     r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})(?:\s+(?P<zone>\S+))?\s*$"
 )
-REASONS = ("asked", "crisis", "tutor", "no_answer")
 MAX_QUESTION_CHARS = 2000
 EMPHASIS = re.compile(r"(?<!\w)[*_]([^*_\n]+)[*_](?!\w)")  # the course's *Markdown* emphasis
 

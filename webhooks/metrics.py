@@ -64,6 +64,7 @@ from sqlalchemy.engine import Engine
 from core.events import EventKind, InboundEvent
 from core.logs import failure
 from storage.db import from_db, reading
+from storage.escalations import OPEN_STATUSES  # all but resolved: ix_escalation_inbox
 from storage.models import Escalation, OutboxMessage
 
 if TYPE_CHECKING:
@@ -75,7 +76,6 @@ if MULTIPROCESS_DIR:  # each metric opens its file there as it is made: the fold
     os.makedirs(MULTIPROCESS_DIR, exist_ok=True)
 
 SCRAPE_BUDGET_SECONDS = 2.0
-OPEN_ESCALATIONS = ("open", "claimed", "answered")  # all but resolved: ix_escalation_inbox
 COMMAND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
 
 DELIVERIES = Counter(
@@ -202,7 +202,7 @@ class DatabaseGauges(Collector):
                     sa.func.count(),
                     sa.func.coalesce(sa.func.sum(sa.case((escalation.urgent, 1), else_=0)), 0),
                     sa.func.min(escalation.created_at),
-                ).where(escalation.status.in_(OPEN_ESCALATIONS))
+                ).where(escalation.status.in_(OPEN_STATUSES))
             ).one()
         return backlog, oldest, (int(count), int(urgent), oldest_open)
 
